@@ -1,0 +1,1 @@
+"""riskreg: a multi-agency child exploitation risk register and meeting scheduler."""

@@ -1,0 +1,31 @@
+"""Declared error responses, so the OpenAPI contract lists every status a route can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.api.problems import PROBLEM
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ValidationIssue] | None = None
+    case_id: str | None = None
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for these statuses, plus the ones every authenticated route has."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({401, 422, *statuses}):
+        out[status] = {"model": Problem, "content": {PROBLEM: {}}, "description": "problem+json"}
+    return out

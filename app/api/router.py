@@ -1,0 +1,10 @@
+"""All versioned API routers under /api/v1."""
+
+from fastapi import APIRouter
+
+from app.api import agencies, audit, cases
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(agencies.router)
+api_router.include_router(cases.router)
+api_router.include_router(audit.router)

@@ -1,0 +1,190 @@
+"""Append audit entries under the chain head's lock; verify the chain end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.schemas import AuditEntryRead
+from app.auth.principal import Principal
+from app.db import utcnow
+from app.models import AuditEntry, AuditHead
+from app.schemas import MAX_PAGE, Page
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+
+def entry_hash(
+    *,
+    id: int,
+    at: dt.datetime,
+    key_id: uuid.UUID | None,
+    agency: str | None,
+    role: str | None,
+    action: str,
+    case_id: uuid.UUID | None,
+    outcome: int,
+    request_id: str,
+    prev_hash: str,
+) -> str:
+    payload = json.dumps(
+        [
+            id,
+            at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            str(key_id) if key_id else None,
+            agency,
+            role,
+            action,
+            str(case_id) if case_id else None,
+            outcome,
+            request_id,
+            prev_hash,
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    action: str
+    outcome: int
+    request_id: str
+    key_id: uuid.UUID | None = None
+    agency: str | None = None
+    role: str | None = None
+    case_id: uuid.UUID | None = None
+
+
+async def append(session: AsyncSession, record: AuditRecord) -> AuditEntry:
+    """Add one entry at the end of the chain. Call last in a transaction: it holds the head lock."""
+    head = await session.scalar(
+        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+    )
+    if head is None:
+        head = AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
+        session.add(head)
+    at = utcnow()
+    new_id = head.last_id + 1
+    digest = entry_hash(
+        id=new_id,
+        at=at,
+        key_id=record.key_id,
+        agency=record.agency,
+        role=record.role,
+        action=record.action,
+        case_id=record.case_id,
+        outcome=record.outcome,
+        request_id=record.request_id,
+        prev_hash=head.last_hash,
+    )
+    entry = AuditEntry(
+        id=new_id,
+        at=at,
+        key_id=record.key_id,
+        agency=record.agency,
+        role=record.role,
+        action=record.action,
+        case_id=record.case_id,
+        outcome=record.outcome,
+        request_id=record.request_id,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    session.add(entry)
+    head.last_id = new_id
+    head.last_hash = digest
+    await session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    problem: str | None = None
+
+
+async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
+    """Walk the chain in id order; the first entry that does not follow is reported."""
+    expected_prev = GENESIS_HASH
+    expected_id = 1
+    checked = 0
+    last_id = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            )
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            if e.id != expected_id:
+                return VerifyResult(False, checked, expected_id, f"entry {expected_id} is missing")
+            if e.prev_hash != expected_prev:
+                return VerifyResult(False, checked, e.id, "does not follow the entry before it")
+            recomputed = entry_hash(
+                id=e.id,
+                at=e.at,
+                key_id=e.key_id,
+                agency=e.agency,
+                role=e.role,
+                action=e.action,
+                case_id=e.case_id,
+                outcome=e.outcome,
+                request_id=e.request_id,
+                prev_hash=e.prev_hash,
+            )
+            if recomputed != e.hash:
+                return VerifyResult(False, checked, e.id, "its content was changed after writing")
+            expected_prev = e.hash
+            expected_id += 1
+            checked += 1
+            last_id = e.id
+    head = await session.get(AuditHead, HEAD_ID)
+    head_id = head.last_id if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
+    if head_id != last_id or head_hash != expected_prev:
+        return VerifyResult(
+            False, checked, last_id + 1, f"entries after {last_id} were deleted (head is at {head_id})"
+        )
+    return VerifyResult(True, checked)
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+async def list_entries(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    case_id: uuid.UUID | None = None,
+    agency: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Page[AuditEntryRead]:
+    """Newest first; `next_cursor` is the id to pass as `cursor` for older entries."""
+    principal.require("audit.read")
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = select(AuditEntry)
+    if case_id:
+        stmt = stmt.where(AuditEntry.case_id == case_id)
+    if agency:
+        stmt = stmt.where(AuditEntry.agency == agency)
+    if before:
+        stmt = stmt.where(AuditEntry.id < before)
+    rows = list((await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit + 1))).all())
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return Page[AuditEntryRead](
+        items=[AuditEntryRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
+    )

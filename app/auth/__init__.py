@@ -1,0 +1,1 @@
+"""API keys, roles, the calling Principal and which cases it may read."""

@@ -1,0 +1,1 @@
+"""Cases, pseudonymous subject identifiers and the chronology of a case."""

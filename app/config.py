@@ -1,0 +1,61 @@
+"""Settings read from the environment (prefix RISKREG_), one object for the whole process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SUBJECT_SECRET = "development-only-subject-secret-change-me"
+
+
+def async_database_url(url: str) -> str:
+    """Give a plain `sqlite:///` or `postgresql://` URL its async driver."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    if url.startswith("postgresql:") or url.startswith("postgres:"):
+        return "postgresql+asyncpg:" + url.split(":", 1)[1]
+    return url
+
+
+def sync_database_url(url: str) -> str:
+    """The same database through a synchronous driver, for Alembic and admin tools."""
+    url = async_database_url(url)
+    if url.startswith("sqlite+aiosqlite:"):
+        return "sqlite:" + url[len("sqlite+aiosqlite:") :]
+    if url.startswith("postgresql+asyncpg:"):
+        return "postgresql+psycopg:" + url[len("postgresql+asyncpg:") :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKREG_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./riskreg.db"
+    env: Literal["development", "production"] = "development"
+    subject_key_secret: str = DEVELOPMENT_SUBJECT_SECRET
+    scheduler: Literal["on", "off"] = "on"
+    timezone: str = "Europe/London"
+    retention_days: int = Field(default=2555, ge=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        self.database_url = async_database_url(self.database_url)
+        if self.env == "production":
+            if self.subject_key_secret == DEVELOPMENT_SUBJECT_SECRET:
+                raise ValueError("RISKREG_SUBJECT_KEY_SECRET must be set in production")
+            if len(self.subject_key_secret) < 32:
+                raise ValueError("RISKREG_SUBJECT_KEY_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,53 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import health
+from app.api.problems import install as install_problem_handlers
+from app.api.router import api_router
+from app.config import Settings, get_settings
+from app.db import Database
+from app.health import head_revision
+from app.middleware import RequestIdMiddleware
+
+DESCRIPTION = (
+    "A pseudonymised multi-agency risk register for child exploitation safeguarding "
+    "partnerships: cases, risk assessments, flags, DRAM and MACE agendas."
+)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+    database = db or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_db:
+                await database.dispose()
+
+    app = FastAPI(
+        title="riskreg",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.schema_head = head_revision()
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,22 @@
+"""All ORM models, imported here so Alembic sees the whole schema."""
+
+from app.models.agency import Agency, AgencyKind, ApiKey, Role
+from app.models.audit import AuditEntry, AuditHead
+from app.models.base import Base
+from app.models.case import Case, CaseAgency, CaseStatusChange, SubjectIdentifier
+from app.models.idempotency import IdempotencyRecord
+
+__all__ = [
+    "Agency",
+    "AgencyKind",
+    "ApiKey",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Case",
+    "CaseAgency",
+    "CaseStatusChange",
+    "IdempotencyRecord",
+    "Role",
+    "SubjectIdentifier",
+]

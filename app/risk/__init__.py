@@ -1,0 +1,1 @@
+"""Risk: the assessment tool, assessments, missing episodes, events, flag rules, language."""

@@ -1,0 +1,48 @@
+"""Shared schema pieces: strict request bodies, pages, and time rules every record obeys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+
+from app.db import utcnow
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+class RequestModel(BaseModel):
+    """Every request body: unknown fields are refused, so a stray `name` is never stored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _not_future(value: dt.datetime) -> dt.datetime:
+    if value - utcnow() > FUTURE_TOLERANCE:
+        raise ValueError("is more than 5 minutes in the future")
+    return value.astimezone(dt.UTC)
+
+
+def _not_future_date(value: dt.date) -> dt.date:
+    # A date is compared with the latest date anywhere on Earth right now.
+    if value > (utcnow() + dt.timedelta(hours=14)).date():
+        raise ValueError("is in the future")
+    return value
+
+
+PastTime = Annotated[AwareDatetime, AfterValidator(_not_future)]
+PastDate = Annotated[dt.date, AfterValidator(_not_future_date)]
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
