@@ -26,7 +26,9 @@ async def _add_agency(code: str, name: str, kind: str) -> None:
     db = Database(get_settings().database_url)
     try:
         async with db.transaction() as session:
-            agency = await create_agency(session, AgencyCreate(code=code, name=name, kind=AgencyKind(kind)))
+            agency = await create_agency(
+                session, AgencyCreate(code=code, name=name, kind=AgencyKind(kind))
+            )
         print(agency.id)
     finally:
         await db.dispose()
@@ -39,7 +41,9 @@ async def _create_key(agency: str, role: str, name: str) -> None:
     db = Database(get_settings().database_url)
     try:
         async with db.transaction() as session:
-            created = await create_api_key(session, ApiKeyCreate(agency=agency, role=Role(role), name=name))
+            created = await create_api_key(
+                session, ApiKeyCreate(agency=agency, role=Role(role), name=name)
+            )
         print(created.key)  # alone on stdout, so scripts can capture it
     finally:
         await db.dispose()
@@ -99,13 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
 
-    agencies = sub.add_parser("agencies", help="manage agencies").add_subparsers(dest="action", required=True)
+    agencies = sub.add_parser("agencies", help="manage agencies").add_subparsers(
+        dest="action", required=True
+    )
     p = agencies.add_parser("add", help="add an agency")
     p.add_argument("code")
     p.add_argument("--name", required=True)
     p.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
 
-    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
     p = keys.add_parser("create", help="issue a key; prints the key alone on standard output")
     p.add_argument("--agency", required=True)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -113,8 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="load the demo partnership; prints a coordinator key")
 
-    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
-    audit.add_parser("verify", help="check the hash chain; non-zero exit names the first broken entry")
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="action", required=True
+    )
+    audit.add_parser(
+        "verify", help="check the hash chain; non-zero exit names the first broken entry"
+    )
     return parser
 
 

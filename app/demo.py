@@ -26,16 +26,56 @@ AGENCIES = [
 
 # Synthetic children: no real person behind any of these.
 CASES = [
-    dict(birth_month="2010-04", sex="female", ethnicity="WBRI", disability=False, looked_after=True,
-         lead_agency="demo-council", referral_source="demo-police", ref="DEMO-0001"),
-    dict(birth_month="2009-11", sex="male", ethnicity="APKN", disability=True, looked_after=False,
-         lead_agency="demo-council", referral_source="demo-education", ref="DEMO-0002"),
-    dict(birth_month="2012-02", sex="female", ethnicity="MWBC", disability=None, looked_after=False,
-         lead_agency="demo-council", referral_source="demo-health", ref="DEMO-0003"),
-    dict(birth_month="2008-07", sex="male", ethnicity="WBRI", disability=False, looked_after=True,
-         lead_agency="demo-council", referral_source="demo-yjs", ref="DEMO-0004"),
-    dict(birth_month="2011-09", sex="female", ethnicity="BAFR", disability=False, looked_after=False,
-         lead_agency="demo-council", referral_source="demo-voluntary", ref="DEMO-0005"),
+    dict(
+        birth_month="2010-04",
+        sex="female",
+        ethnicity="WBRI",
+        disability=False,
+        looked_after=True,
+        lead_agency="demo-council",
+        referral_source="demo-police",
+        ref="DEMO-0001",
+    ),
+    dict(
+        birth_month="2009-11",
+        sex="male",
+        ethnicity="APKN",
+        disability=True,
+        looked_after=False,
+        lead_agency="demo-council",
+        referral_source="demo-education",
+        ref="DEMO-0002",
+    ),
+    dict(
+        birth_month="2012-02",
+        sex="female",
+        ethnicity="MWBC",
+        disability=None,
+        looked_after=False,
+        lead_agency="demo-council",
+        referral_source="demo-health",
+        ref="DEMO-0003",
+    ),
+    dict(
+        birth_month="2008-07",
+        sex="male",
+        ethnicity="WBRI",
+        disability=False,
+        looked_after=True,
+        lead_agency="demo-council",
+        referral_source="demo-yjs",
+        ref="DEMO-0004",
+    ),
+    dict(
+        birth_month="2011-09",
+        sex="female",
+        ethnicity="BAFR",
+        disability=False,
+        looked_after=False,
+        lead_agency="demo-council",
+        referral_source="demo-voluntary",
+        ref="DEMO-0005",
+    ),
 ]
 
 
@@ -47,7 +87,8 @@ async def load_demo(db: Database, settings: Settings) -> str:
             if code not in existing:
                 await create_agency(session, AgencyCreate(code=code, name=name, kind=kind))
         key = await create_api_key(
-            session, ApiKeyCreate(agency="demo-council", role=Role.coordinator, name="demo coordinator")
+            session,
+            ApiKeyCreate(agency="demo-council", role=Role.coordinator, name="demo coordinator"),
         )
         principal = await authenticate(session, f"Bearer {key.key}")
         has_cases = await session.scalar(select(func.count()).select_from(Case))

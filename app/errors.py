@@ -54,7 +54,9 @@ class Unprocessable(AppError):
 
 
 def field_error(loc: list[str | int], msg: str) -> Unprocessable:
-    return Unprocessable(f"{'.'.join(str(p) for p in loc)}: {msg}", errors=[{"loc": loc, "msg": msg}])
+    return Unprocessable(
+        f"{'.'.join(str(p) for p in loc)}: {msg}", errors=[{"loc": loc, "msg": msg}]
+    )
 
 
 def problem(

@@ -76,7 +76,9 @@ async def claim(
             assert existing.status_code is not None and existing.response_body is not None
             return StoredResponse(existing.status_code, existing.response_body)
         if utcnow() - existing.created_at < STALE_CLAIM:
-            raise Conflict("a request with this Idempotency-Key is still being processed; retry shortly")
+            raise Conflict(
+                "a request with this Idempotency-Key is still being processed; retry shortly"
+            )
         taken = await session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == existing.id, IdempotencyRecord.state == "pending")

@@ -19,17 +19,19 @@ async def list_agencies(ctx: Ctx = context("agency.read")) -> list[AgencyRead]:
     return await agencies.list_agencies(ctx.session, ctx.principal)
 
 
-@router.post(
-    "/agencies", status_code=201, response_model=AgencyRead, responses=problems(403, 409)
-)
-async def create_agency(body: AgencyCreate, ctx: Ctx = context("agency.create", creates=True)) -> Response:
+@router.post("/agencies", status_code=201, response_model=AgencyRead, responses=problems(403, 409))
+async def create_agency(
+    body: AgencyCreate, ctx: Ctx = context("agency.create", creates=True)
+) -> Response:
     return await ctx.create(lambda: agencies.add_agency(ctx.session, ctx.principal, body))
 
 
 @router.post(
     "/api-keys", status_code=201, response_model=ApiKeyCreated, responses=problems(403, 409)
 )
-async def create_api_key(body: ApiKeyCreate, ctx: Ctx = context("key.manage", creates=True)) -> Response:
+async def create_api_key(
+    body: ApiKeyCreate, ctx: Ctx = context("key.manage", creates=True)
+) -> Response:
     return await ctx.create(lambda: agencies.add_api_key(ctx.session, ctx.principal, body))
 
 

@@ -20,7 +20,9 @@ router = APIRouter(tags=["audit"])
 async def list_audit(
     case_id: uuid.UUID | None = None,
     agency: Annotated[str | None, Query(max_length=40)] = None,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     ctx: Ctx = context("audit.read", audit="audit.read"),
 ) -> Page[AuditEntryRead]:

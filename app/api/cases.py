@@ -74,9 +74,7 @@ async def get_case(
     return case
 
 
-@router.patch(
-    "/cases/{case_id}", response_model=CaseRead, responses=problems(403, 404, 412, 428)
-)
+@router.patch("/cases/{case_id}", response_model=CaseRead, responses=problems(403, 404, 412, 428))
 async def update_case(
     case_id: uuid.UUID,
     body: CaseUpdate,

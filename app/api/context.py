@@ -105,7 +105,9 @@ class Ctx:
         body = result.model_dump_json()
         if self.claim_id is not None:
             await idempotency.complete(self.session, self.claim_id, status_code, body)
-        return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+        return Response(
+            body, status_code=status_code, media_type="application/json", headers=headers
+        )
 
 
 def _path_case_id(request: Request) -> uuid.UUID | None:
@@ -184,7 +186,9 @@ async def _unit_of_work(
 bearer = HTTPBearer(auto_error=False, description="an API key issued by an admin")
 
 
-def context(permission: str | None = None, *, audit: str | None = None, creates: bool = False) -> Any:
+def context(
+    permission: str | None = None, *, audit: str | None = None, creates: bool = False
+) -> Any:
     """Dependency factory: authenticate, require `permission`, audit the request as `audit`."""
 
     if creates:
@@ -201,7 +205,9 @@ def context(permission: str | None = None, *, audit: str | None = None, creates:
                 ),
             ] = None,
         ) -> AsyncIterator[Ctx]:
-            async with _unit_of_work(request, credentials, permission, audit, idempotency_key) as ctx:
+            async with _unit_of_work(
+                request, credentials, permission, audit, idempotency_key
+            ) as ctx:
                 yield ctx
 
         return Depends(_creating, scope="function")

@@ -18,4 +18,6 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "not ready"}})
 async def readyz(request: Request) -> JSONResponse:
     ok, detail = await readiness(request.app.state.db, request.app.state.schema_head)
-    return JSONResponse({"status": "ready" if ok else "not ready", "detail": detail}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "detail": detail}, status_code=200 if ok else 503
+    )

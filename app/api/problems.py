@@ -31,7 +31,12 @@ _TITLES = {
 
 
 def problem_response(
-    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = problem(status, title or _TITLES.get(status, "Error"), detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -51,7 +56,9 @@ def _msg(error: dict[str, Any]) -> str:
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem_response(exc.status, exc.detail, title=exc.title, headers=headers, type_=exc.type, **exc.extra)
+    return problem_response(
+        exc.status, exc.detail, title=exc.title, headers=headers, type_=exc.type, **exc.extra
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

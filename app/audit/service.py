@@ -65,9 +65,7 @@ class AuditRecord:
 
 async def append(session: AsyncSession, record: AuditRecord) -> AuditEntry:
     """Add one entry at the end of the chain. Call last in a transaction: it holds the head lock."""
-    head = await session.scalar(
-        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
-    )
+    head = await session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
     if head is None:
         head = AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
         session.add(head)
@@ -122,7 +120,10 @@ async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
     while True:
         rows = (
             await session.scalars(
-                select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+                select(AuditEntry)
+                .where(AuditEntry.id > last_id)
+                .order_by(AuditEntry.id)
+                .limit(batch)
             )
         ).all()
         if not rows:
@@ -155,7 +156,10 @@ async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
     head_hash = head.last_hash if head else GENESIS_HASH
     if head_id != last_id or head_hash != expected_prev:
         return VerifyResult(
-            False, checked, last_id + 1, f"entries after {last_id} were deleted (head is at {head_id})"
+            False,
+            checked,
+            last_id + 1,
+            f"entries after {last_id} were deleted (head is at {head_id})",
         )
     return VerifyResult(True, checked)
 

@@ -35,13 +35,22 @@ async def list_agencies(session: AsyncSession, principal: Principal) -> list[Age
 
 
 async def create_api_key(session: AsyncSession, body: ApiKeyCreate) -> ApiKeyCreated:
-    key, agency, secret = await issue_key(session, agency_code=body.agency, role=body.role, name=body.name)
+    key, agency, secret = await issue_key(
+        session, agency_code=body.agency, role=body.role, name=body.name
+    )
     return ApiKeyCreated(
-        id=key.id, key=secret, agency=agency.code, role=Role(key.role), name=key.name, created_at=key.created_at
+        id=key.id,
+        key=secret,
+        agency=agency.code,
+        role=Role(key.role),
+        name=key.name,
+        created_at=key.created_at,
     )
 
 
-async def add_api_key(session: AsyncSession, principal: Principal, body: ApiKeyCreate) -> ApiKeyCreated:
+async def add_api_key(
+    session: AsyncSession, principal: Principal, body: ApiKeyCreate
+) -> ApiKeyCreated:
     principal.require("key.manage")
     return await create_api_key(session, body)
 

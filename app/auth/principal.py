@@ -52,7 +52,9 @@ class Principal:
         return self.role in ROLES_READING_EVERY_CASE
 
 
-def readable_case_clause(principal: Principal, case_id_column: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def readable_case_clause(
+    principal: Principal, case_id_column: ColumnElement[uuid.UUID]
+) -> ColumnElement[bool]:
     """A WHERE clause that keeps only cases this principal may read."""
     if principal.reads_every_case:
         return true()

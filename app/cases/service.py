@@ -73,7 +73,8 @@ async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseR
         involved[case_id].append(code)
     codes = await _agency_codes(
         session,
-        {c.lead_agency_id for c in cases} | {c.referral_source_id for c in cases if c.referral_source_id},
+        {c.lead_agency_id for c in cases}
+        | {c.referral_source_id for c in cases if c.referral_source_id},
     )
     risk = await risk_summaries(session, ids, utcnow())
     out = []
@@ -108,7 +109,11 @@ async def case_read(session: AsyncSession, case: Case) -> CaseRead:
 
 
 async def _identifier_rows(
-    session: AsyncSession, principal: Principal, case_id: uuid.UUID, identifiers: list[IdentifierIn], secret: str
+    session: AsyncSession,
+    principal: Principal,
+    case_id: uuid.UUID,
+    identifiers: list[IdentifierIn],
+    secret: str,
 ) -> list[SubjectIdentifier]:
     rows = []
     seen: set[tuple[str, str]] = set()
@@ -119,7 +124,10 @@ async def _identifier_rows(
         seen.add((ident.scheme.value, digest))
         rows.append(
             SubjectIdentifier(
-                case_id=case_id, scheme=ident.scheme.value, digest=digest, agency_id=principal.agency_id
+                case_id=case_id,
+                scheme=ident.scheme.value,
+                digest=digest,
+                agency_id=principal.agency_id,
             )
         )
     return rows
@@ -129,7 +137,8 @@ async def _owner_of(session: AsyncSession, rows: list[SubjectIdentifier]) -> uui
     if not rows:
         return None
     clauses = [
-        and_(SubjectIdentifier.scheme == r.scheme, SubjectIdentifier.digest == r.digest) for r in rows
+        and_(SubjectIdentifier.scheme == r.scheme, SubjectIdentifier.digest == r.digest)
+        for r in rows
     ]
     return await session.scalar(select(SubjectIdentifier.case_id).where(or_(*clauses)).limit(1))
 
@@ -320,7 +329,11 @@ async def change_status(
     case.closed_at = now if to is CaseStatus.closed else None
     session.add(
         CaseStatusChange(
-            case_id=case.id, status=to.value, reason=body.reason, agency_id=principal.agency_id, occurred_at=now
+            case_id=case.id,
+            status=to.value,
+            reason=body.reason,
+            agency_id=principal.agency_id,
+            occurred_at=now,
         )
     )
     await _flush_versioned(session)
@@ -328,7 +341,12 @@ async def change_status(
 
 
 async def link_identifier(
-    session: AsyncSession, principal: Principal, case_id: uuid.UUID, body: IdentifierIn, *, secret: str
+    session: AsyncSession,
+    principal: Principal,
+    case_id: uuid.UUID,
+    body: IdentifierIn,
+    *,
+    secret: str,
 ) -> IdentifierRead:
     """Link an identifier to a case; linking one the case already holds confirms it."""
     case = await postable_case(session, principal, case_id)
@@ -362,7 +380,12 @@ async def link_identifier(
 
 
 async def lookup_subject(
-    session: AsyncSession, principal: Principal, scheme: IdentifierScheme, value: str, *, secret: str
+    session: AsyncSession,
+    principal: Principal,
+    scheme: IdentifierScheme,
+    value: str,
+    *,
+    secret: str,
 ) -> SubjectMatch:
     principal.require("subject.lookup")
     try:

@@ -40,9 +40,7 @@ def normalise(scheme: IdentifierScheme, value: str) -> str:
     return value
 
 
-def subject_digest(
-    secret: str, scheme: IdentifierScheme, value: str, agency_id: uuid.UUID
-) -> str:
+def subject_digest(secret: str, scheme: IdentifierScheme, value: str, agency_id: uuid.UUID) -> str:
     """HMAC-SHA256 of the normalised identifier.
 
     `agency_local` is scoped to the calling agency (two agencies' reference 123 differ);

@@ -5,18 +5,23 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.models.idempotency import IdempotencyRecord
+from app.models.risk import Assessment, CaseEvent, MissingEpisode, RiskToolVersion
 
 __all__ = [
     "Agency",
     "AgencyKind",
+    "Assessment",
     "ApiKey",
     "AuditEntry",
     "AuditHead",
     "Base",
     "Case",
     "CaseAgency",
+    "CaseEvent",
     "CaseStatusChange",
     "IdempotencyRecord",
+    "MissingEpisode",
+    "RiskToolVersion",
     "Role",
     "SubjectIdentifier",
 ]

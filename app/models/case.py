@@ -8,9 +8,9 @@ import uuid
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.db import utcnow
 from app.models.agency import Agency
 from app.models.base import Base, created_at_column, uuid_pk
-from app.db import utcnow
 
 
 class Case(Base):

@@ -1,0 +1,53 @@
+# riskreg: `make run` serves the demo on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test test-sqlite test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/riskreg migrate
+	@KEY=$$($(BIN)/riskreg demo) && \
+	  echo "" && \
+	  echo "riskreg demo partnership loaded (SQLite: $${RISKREG_DATABASE_URL:-./riskreg.db})" && \
+	  echo "  coordinator key: $$KEY" && \
+	  echo "  docs:            http://$(HOST):$(PORT)/docs" && \
+	  echo "  try:             curl -H 'Authorization: Bearer $$KEY' http://$(HOST):$(PORT)/api/v1/cases" && \
+	  echo ""
+	$(BIN)/riskreg serve --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite, then again on PostgreSQL when RISKREG_TEST_POSTGRES_URL is set.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$RISKREG_TEST_POSTGRES_URL" ]; then \
+	  $(MAKE) --no-print-directory test-postgres; \
+	else \
+	  echo "RISKREG_TEST_POSTGRES_URL not set: PostgreSQL pass skipped (CI sets it and requires it)"; \
+	fi
+
+test-sqlite: $(STAMP)
+	RISKREG_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	RISKREG_TEST_DB=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) riskreg.db riskreg.db-shm riskreg.db-wal
