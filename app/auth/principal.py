@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "language.check": frozenset(Role),
     "audit.read": frozenset({R.admin, R.auditor}),
     "stats.read": frozenset({R.admin, R.auditor, R.coordinator, R.chair}),
+    "webhook.manage": frozenset({R.admin, R.partner}),
 }
 
 ROLES_READING_EVERY_CASE = frozenset({R.admin, R.coordinator, R.chair})

@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.case import Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.models.idempotency import IdempotencyRecord
 from app.models.risk import Assessment, CaseEvent, MissingEpisode, RiskToolVersion
+from app.models.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Agency",
@@ -21,7 +22,10 @@ __all__ = [
     "CaseStatusChange",
     "IdempotencyRecord",
     "MissingEpisode",
+    "OutboxEvent",
     "RiskToolVersion",
     "Role",
     "SubjectIdentifier",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
