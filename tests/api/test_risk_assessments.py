@@ -185,9 +185,7 @@ async def test_late_posted_older_assessment_does_not_change_current_risk(client,
         case_row = await session.get(Case, __import__("uuid").UUID(case["id"]))
         assert case_row.current_level == "low"
         assert case_row.version == 1
-    by_level = await client.get(
-        "/api/v1/cases?risk_level=low", headers=auth(keys["coordinator"])
-    )
+    by_level = await client.get("/api/v1/cases?risk_level=low", headers=auth(keys["coordinator"]))
     assert [c["id"] for c in by_level.json()["items"]] == [case["id"]]
     # History lists both, newest assessed first.
     listed = await client.get(path, headers=auth(keys["coordinator"]))
