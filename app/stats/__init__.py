@@ -1,0 +1,1 @@
+"""Statistics: counts, timeliness and equality over a period, and a case's risk over time."""
