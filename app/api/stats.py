@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.context import Ctx, context
 from app.api.openapi import problems
-from app.stats import service
+from app.stats import history, service
+from app.stats.chart import risk_history_svg
 from app.stats.schemas import Equality, Overview
 
 router = APIRouter(tags=["stats"])
@@ -33,3 +35,35 @@ async def stats_equality(
     from_: From = None, to: To = None, ctx: Ctx = context("stats.read", audit="stats.equality")
 ) -> Equality:
     return await service.equality(ctx.session, ctx.principal, service.period(from_, to))
+
+
+SVG = "image/svg+xml"
+_SVG_RESPONSES = {
+    **problems(403, 404),
+    200: {
+        "description": "the chart: level over time, missing episodes marked",
+        "content": {SVG: {"schema": {"type": "string"}}},
+    },
+}
+
+
+@router.get(
+    "/cases/{case_id}/risk-history.svg",
+    response_class=Response,
+    responses=_SVG_RESPONSES,
+    tags=["risk"],
+)
+async def risk_history_chart(
+    case_id: uuid.UUID, ctx: Ctx = context("case.read", audit="case.risk_history")
+) -> Response:
+    """A small SVG of the case's risk level over time with its missing episodes."""
+    chart = risk_history_svg(await history.risk_history(ctx.session, ctx.principal, case_id))
+    return Response(
+        chart,
+        media_type=SVG,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
