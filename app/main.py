@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import health
+from app.api import dashboard, health
 from app.api.problems import install as install_problem_handlers
 from app.api.router import api_router
 from app.config import Settings, get_settings
@@ -52,5 +52,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
     app.include_router(api_router)
     return app

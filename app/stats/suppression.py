@@ -73,9 +73,10 @@ def protect(
         for line in lines:
             if sum(key in hidden for key in line) != 1:
                 continue
-            shown = [key for key in line if key not in hidden]
-            useful = [key for key in shown if not known_zero(key)] or shown
+            useful = [key for key in line if key not in hidden and not known_zero(key)]
             if not useful:
+                # Every other cell is a published zero: the hidden one equals the published
+                # column total, which the overview gives anyway; hiding zeros would not help.
                 continue
             complement = min(
                 useful,

@@ -52,3 +52,12 @@ def test_two_segments_share_the_row_total():
     }
     hidden = protect(table, [("low", "high"), ("overdue", "in_date")])
     assert hidden == {("a", "overdue"), ("a", "in_date"), ("b", "overdue"), ("b", "in_date")}
+
+
+def test_no_useless_complement_when_the_rest_of_a_column_is_published_zeros():
+    table = {
+        "a": {"x": 1, "y": 0, TOTAL: 1},
+        "b": {"x": 0, "y": 0, TOTAL: 0},
+        "c": {"x": 0, "y": 0, TOTAL: 0},
+    }
+    assert protect(table, [("x", "y")]) == {("a", "x"), ("a", TOTAL)}
