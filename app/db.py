@@ -69,6 +69,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_database_url(url)
+    # Bound values (notes, rationales, digests) never appear in an error message or a log.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
