@@ -33,7 +33,11 @@ EVERYONE = frozenset(ROLES)
 READERS = frozenset({"admin", "coordinator", "chair", "practitioner", "partner"})
 WRITERS = frozenset({"admin", "coordinator", "practitioner", "partner"})
 EVERY_CASE = frozenset({"admin", "coordinator", "chair"})
-UNAUTHENTICATED = frozenset({("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")})
+STATS = frozenset({"admin", "auditor", "coordinator", "chair"})
+# The dashboard page is public: it holds no data, and its script asks for a key.
+UNAUTHENTICATED = frozenset(
+    {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/")}
+)
 
 
 def _now(minutes_ago: int = 0) -> str:
@@ -182,6 +186,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/cases/{case_id}/events"): Op(READERS, 200, case("/events"), unseen="hidden"),
     ("GET", "/api/v1/cases/{case_id}/flags"): Op(READERS, 200, case("/flags"), unseen="hidden"),
     ("GET", "/api/v1/flags"): Op(READERS, 200, fixed("/api/v1/flags")),
+    ("GET", "/api/v1/cases/{case_id}/risk-history.svg"): Op(
+        READERS, 200, case("/risk-history.svg"), unseen="hidden"
+    ),
+    ("GET", "/api/v1/stats/overview"): Op(STATS, 200, fixed("/api/v1/stats/overview")),
+    ("GET", "/api/v1/stats/equality"): Op(STATS, 200, fixed("/api/v1/stats/equality")),
     ("GET", "/api/v1/cases/{case_id}/chronology"): Op(
         READERS, 200, case("/chronology"), unseen="hidden"
     ),
