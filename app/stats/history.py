@@ -79,3 +79,15 @@ async def risk_history(
     at = at or utcnow()
     records = await load_case_records(session, [case.id], at)
     return history_of(records.get(case.id), case.pseudonym, at)
+
+
+async def histories(
+    session: AsyncSession, pseudonyms: dict[uuid.UUID, str], at: dt.datetime
+) -> dict[uuid.UUID, RiskHistory]:
+    """Histories of many cases as of `at` (an agenda's moment), in the loader's fixed number of
+    queries; no access check: the caller has already decided these cases may be shown."""
+    records = await load_case_records(session, list(pseudonyms), at)
+    return {
+        case_id: history_of(records.get(case_id), pseudonym, at)
+        for case_id, pseudonym in pseudonyms.items()
+    }
