@@ -45,8 +45,12 @@ def _marker(level: str, x: float, y: float) -> str:
     )
 
 
-def risk_history_svg(h: RiskHistory, *, element_id: str = "risk") -> str:
-    """The chart; `element_id` keeps ids unique when several charts share one page."""
+def risk_history_svg(h: RiskHistory, *, element_id: str = "risk", inline: bool = False) -> str:
+    """The chart; `element_id` keeps ids unique when several charts share one page.
+
+    `inline` leaves out the namespace declaration, which SVG inside HTML does not need (and
+    which would be the only URL in a printed agenda).
+    """
     span = (h.end - h.start).total_seconds() or 1.0
 
     def x(moment: dt.datetime) -> float:
@@ -70,8 +74,9 @@ def risk_history_svg(h: RiskHistory, *, element_id: str = "risk") -> str:
     summary += f", {open_episodes} still open." if open_episodes else "."
     tid, did, hatch = f"{element_id}-title", f"{element_id}-desc", f"{element_id}-hatch"
 
+    namespace = "" if inline else ' xmlns="http://www.w3.org/2000/svg"'
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="risk-history" role="img" '
+        f'<svg{namespace} class="risk-history" role="img" '
         f'width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'aria-labelledby="{tid} {did}" font-family="sans-serif" font-size="11">',
         f'<title id="{tid}">{escape(title)}</title>',
