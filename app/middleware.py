@@ -43,13 +43,19 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class BodyGuardMiddleware:
-    """Refuse bodies over 1 MiB (413) and bodies that are not JSON (415) before any parsing."""
+    """Refuse bodies over 1 MiB (413) and bodies that are not JSON (415) before any parsing,
+    and a NUL character in the path or query (422), which PostgreSQL text cannot hold."""
 
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            await _problem(send, 422, "Unprocessable content", "NUL characters are not accepted")
+            return
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return

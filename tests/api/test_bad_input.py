@@ -7,6 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from app.models import Case
+from tests.api.risk_helpers import new_case
 from tests.conftest import auth
 
 
@@ -53,3 +54,21 @@ async def test_json_with_a_charset_is_accepted(client, keys):
         headers={**auth(keys["coordinator"]), "content-type": "application/json; charset=utf-8"},
     )
     assert r.status_code == 201
+
+
+async def test_nul_characters_in_text_are_refused_not_a_server_error(client, keys):
+    case = await new_case(client, keys["coordinator"])
+    r = await client.post(
+        f"/api/v1/cases/{case['id']}/close",
+        json={"reason": "safe\u0000now"},
+        headers=auth(keys["coordinator"]),
+    )
+    assert r.status_code == 422, r.text
+    assert "NUL" in r.text
+
+
+async def test_nul_characters_in_query_or_path_are_refused(client, keys):
+    for path in ("/api/v1/cases?lead_agency=%00", "/api/v1/audit?agency=a%00b"):
+        r = await client.get(path, headers=auth(keys["admin"]))
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
