@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.api import agencies, audit, cases
+from app.api import agencies, audit, cases, meetings
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(agencies.router)
 api_router.include_router(cases.router)
 api_router.include_router(audit.router)
+api_router.include_router(meetings.router)
