@@ -10,7 +10,14 @@ from sqlalchemy import text
 
 from app.db import Database
 
-ROOT = Path(__file__).resolve().parent.parent
+def _project_root() -> Path:
+    # A checkout (or editable install) keeps alembic.ini beside app/; an installed package
+    # (the Docker image) runs from the folder holding alembic.ini and migrations/.
+    beside_package = Path(__file__).resolve().parent.parent
+    return beside_package if (beside_package / "alembic.ini").exists() else Path.cwd()
+
+
+ROOT = _project_root()
 
 
 def alembic_config(url: str | None = None) -> Config:

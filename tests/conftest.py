@@ -94,7 +94,7 @@ async def clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
@@ -104,8 +104,9 @@ def settings(database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
+    """One app for the run: it holds no state of its own beyond the shared database."""
     return create_app(settings, db=db)
 
 
@@ -145,17 +146,28 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def keys(partnership: Partnership) -> dict[str, str]:
+async def keys(db: Database) -> dict[str, str]:
     """A standard partnership: council (lead), police, health; a key for every role.
 
     Keys are named `<role>` for the council, and `police_<role>` / `health_<role>` for the
     practitioner and partner roles of the other agencies.
     """
-    await partnership.agency("council", AgencyKind.local_authority)
-    await partnership.agency("police", AgencyKind.police)
-    await partnership.agency("health", AgencyKind.health)
-    out = {role.value: await partnership.key("council", role) for role in Role}
-    for agency in ("police", "health"):
-        for role in (Role.practitioner, Role.partner):
-            out[f"{agency}_{role.value}"] = await partnership.key(agency, role)
+    out: dict[str, str] = {}
+    async with db.transaction() as session:
+        for code, kind in (
+            ("council", AgencyKind.local_authority),
+            ("police", AgencyKind.police),
+            ("health", AgencyKind.health),
+        ):
+            await create_agency(session, AgencyCreate(code=code, name=code.title(), kind=kind))
+        wanted = [("council", role, role.value) for role in Role] + [
+            (agency, role, f"{agency}_{role.value}")
+            for agency in ("police", "health")
+            for role in (Role.practitioner, Role.partner)
+        ]
+        for agency, role, name in wanted:
+            created = await create_api_key(
+                session, ApiKeyCreate(agency=agency, role=role, name=name)
+            )
+            out[name] = created.key
     return out

@@ -279,7 +279,8 @@ async def update_case(
     session: AsyncSession, principal: Principal, case_id: uuid.UUID, body: CaseUpdate, if_match: str
 ) -> CaseRead:
     principal.require("case.write")
-    case = await readable_case(session, principal, case_id)
+    # Lock the row: a concurrent PATCH with the same If-Match then sees the new version.
+    case = await readable_case(session, principal, case_id, for_update=True)
     if parse_if_match(if_match) != case.version:
         raise PreconditionFailed(f"the case is at version {case.version}; fetch it again")
     changes = body.model_dump(exclude_unset=True)
@@ -321,7 +322,7 @@ async def change_status(
     to: CaseStatus,
 ) -> CaseRead:
     principal.require("case.close")
-    case = await readable_case(session, principal, case_id)
+    case = await readable_case(session, principal, case_id, for_update=True)
     if case.status == to.value:
         raise Conflict(f"the case is already {to.value}")
     now = utcnow()
