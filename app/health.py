@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app.db import Database
 
+
 def _project_root() -> Path:
     # A checkout (or editable install) keeps alembic.ini beside app/; an installed package
     # (the Docker image) runs from the folder holding alembic.ini and migrations/.

@@ -1,0 +1,85 @@
+"""Scheduled jobs: catch-up after downtime, idempotent reruns, concurrent publishers."""
+
+import asyncio
+import datetime as dt
+
+import time_machine
+from sqlalchemy import func, select
+
+from app.db import Database
+from app.meetings.decisions import mark_overdue_actions
+from app.meetings.jobs import MeetingScheduler, publish_due_agendas, run_all
+from app.models import AgendaItem, Meeting
+from tests.meetings.conftest import london, meeting, new_case, plan
+
+D = dt.date
+
+
+async def _run_scheduler_once(db: Database) -> None:
+    scheduler = MeetingScheduler(db, lock_retry_seconds=0.05)
+    await scheduler.start()
+    try:
+        await asyncio.wait_for(scheduler.caught_up.wait(), timeout=20)
+        assert scheduler.is_leader
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_scheduler_stopped_across_a_cutoff_publishes_once_as_of_the_cutoff(
+    db, client, keys
+):
+    with time_machine.travel(london(2027, 3, 22, 7, 0), tick=False) as traveller:
+        await _run_scheduler_once(db)  # plans the meetings; Monday's cutoff is still ahead
+        monday = await meeting(db, "dram", D(2027, 3, 22))
+        assert monday.agenda_status == "draft"
+        case = await new_case(client, keys["coordinator"])
+        r = await client.post(
+            f"/api/v1/meetings/{monday.id}/agenda/items",
+            json={"case_id": case["id"], "reason": "raised by police at 07:00"},
+            headers={"Authorization": f"Bearer {keys['coordinator']}"},
+        )
+        assert r.status_code == 201
+
+        traveller.move_to(london(2027, 3, 22, 11, 45))  # down across the 08:30 cutoff
+        await _run_scheduler_once(db)
+        monday = await meeting(db, "dram", D(2027, 3, 22))
+        assert monday.agenda_status == "published"
+        assert monday.published_as_of == london(2027, 3, 22, 8, 30)
+        assert monday.published_at == london(2027, 3, 22, 11, 45)
+        tuesday = await meeting(db, "dram", D(2027, 3, 23))
+        assert tuesday.agenda_status == "draft"
+
+        traveller.move_to(london(2027, 3, 22, 12, 0))
+        await _run_scheduler_once(db)  # a restart publishes nothing again
+        again = await meeting(db, "dram", D(2027, 3, 22))
+        assert again.published_at == london(2027, 3, 22, 11, 45)
+        async with db.transaction() as session:
+            items = await session.scalar(
+                select(func.count())
+                .select_from(AgendaItem)
+                .where(AgendaItem.meeting_id == again.id)
+            )
+        assert items == 1
+
+
+async def test_concurrent_publishers_publish_each_agenda_once(db, database_url):
+    await plan(db, london(2027, 3, 22, 7, 0))
+    other = Database(database_url)
+    late = london(2027, 3, 26, 12, 0)
+    try:
+        counts = await asyncio.gather(
+            publish_due_agendas(db, late), publish_due_agendas(other, late), run_all(other, late)
+        )
+    finally:
+        await other.dispose()
+    async with db.transaction() as session:
+        published = await session.scalar(
+            select(func.count()).select_from(Meeting).where(Meeting.agenda_status == "published")
+        )
+    # Mon 22 to Thu 25 March: four DRAMs (Good Friday has none) and no MACE cutoff yet.
+    assert published == 4
+    assert counts[0] + counts[1] <= 4
+
+
+async def test_marking_overdue_actions_claims_each_once(db):
+    assert await mark_overdue_actions(db, london(2027, 3, 22, 7, 0)) == 0
