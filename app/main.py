@@ -13,7 +13,7 @@ from app.api.router import api_router
 from app.config import Settings, get_settings
 from app.db import Database
 from app.health import head_revision
-from app.middleware import RequestIdMiddleware
+from app.middleware import BodyGuardMiddleware, RequestIdMiddleware
 
 DESCRIPTION = (
     "A pseudonymised multi-agency risk register for child exploitation safeguarding "
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.schema_head = head_revision()
     install_problem_handlers(app)
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api_router)
