@@ -83,3 +83,16 @@ async def test_concurrent_publishers_publish_each_agenda_once(db, database_url):
 
 async def test_marking_overdue_actions_claims_each_once(db):
     assert await mark_overdue_actions(db, london(2027, 3, 22, 7, 0)) == 0
+
+
+async def test_the_cli_runs_the_jobs_once(db, database_url):
+    from tests.api.test_audit import riskreg
+
+    first = riskreg(database_url, "jobs", "all")
+    assert first.returncode == 0, first.stderr
+    assert "meetings: " in first.stdout and "created" in first.stdout
+    async with db.transaction() as session:
+        planned = await session.scalar(select(func.count()).select_from(Meeting))
+    assert planned > 50
+    again = riskreg(database_url, "jobs", "materialise")
+    assert again.stdout.startswith("meetings: 0 created")
