@@ -165,16 +165,22 @@ class MeetingScheduler:
 
     async def _lead(self) -> None:
         while True:
-            if not self.is_leader:
-                if await self._leadership.acquire():
-                    self.is_leader = True
-                    log.info("scheduler leader: %s runs the jobs", process_name())
-                    self._start_jobs()
-            elif not await self._leadership.still_held():
-                self.is_leader = False
-                log.warning("scheduler leadership lost: %s stops running jobs", process_name())
-                self._stop_jobs()
+            try:
+                await self._lead_once()
+            except Exception:  # keep electing: a failed round must not end leadership checks
+                log.exception("scheduler leader election failed; retrying")
             await asyncio.sleep(self.lock_retry_seconds)
+
+    async def _lead_once(self) -> None:
+        if not self.is_leader:
+            if await self._leadership.acquire():
+                self.is_leader = True
+                log.info("scheduler leader: %s runs the jobs", process_name())
+                self._start_jobs()
+        elif not await self._leadership.still_held():
+            self.is_leader = False
+            log.warning("scheduler leadership lost: %s stops running jobs", process_name())
+            self._stop_jobs()
 
     def _start_jobs(self) -> None:
         scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults=JOB_DEFAULTS)
