@@ -53,7 +53,11 @@ async def rule_items(
 
 
 async def case_reasons(
-    session: AsyncSession, meeting: Meeting, case_id: uuid.UUID, at: dt.datetime
+    session: AsyncSession,
+    meeting: Meeting,
+    case_id: uuid.UUID,
+    at: dt.datetime,
+    window: AgendaWindow,
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """A case's current level and the reasons it would be discussed at this kind of meeting.
 

@@ -78,7 +78,8 @@ async def get_meeting(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting:
 async def window_of(session: AsyncSession, meeting: Meeting, as_of: dt.datetime) -> AgendaWindow:
     if meeting.window_start is not None and meeting.window_end is not None:
         return AgendaWindow(meeting.window_start, meeting.window_end)
-    return AgendaWindow(await window_start(session, meeting), as_of)
+    # A meeting after the next one: its window has not opened yet, so it is empty so far.
+    return AgendaWindow(min(await window_start(session, meeting), as_of), as_of)
 
 
 def _item_read(
@@ -252,7 +253,8 @@ async def add_late_item(
         raise Conflict("the meeting is closed")
     case = await readable_case(session, principal, body.case_id)
     now = utcnow()
-    level, reasons = await agenda.case_reasons(session, meeting, case.id, now)
+    window = await window_of(session, meeting, min(now, meeting.agenda_cutoff))
+    level, reasons = await agenda.case_reasons(session, meeting, case.id, now, window)
     proposed = ProposedItem(case.id, case.pseudonym, level, reasons)
     item = AgendaItem(
         meeting_id=meeting.id,
