@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     retention_days: int = Field(default=2555, ge=1)
     log_level: str = "INFO"
+    # Webhook targets on private, loopback or link-local addresses are refused unless allowed.
+    webhook_allow_private: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

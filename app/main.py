@@ -13,6 +13,7 @@ from app.api.router import api_router
 from app.config import Settings, get_settings
 from app.db import Database
 from app.health import head_revision
+from app.metrics import ObservabilityMiddleware
 from app.middleware import BodyGuardMiddleware, RequestIdMiddleware
 
 DESCRIPTION = (
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.schema_head = head_revision()
     install_problem_handlers(app)
     app.add_middleware(BodyGuardMiddleware)
+    app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api_router)

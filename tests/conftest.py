@@ -101,6 +101,7 @@ def settings(database_url: str) -> Settings:
         subject_key_secret=TEST_SECRET,
         scheduler="off",
         env="development",
+        webhook_allow_private=True,  # the test receivers listen on 127.0.0.1
     )
 
 

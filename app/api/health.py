@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.health import readiness
+from app.metrics import render
 
 router = APIRouter(tags=["operations"])
 
@@ -21,3 +22,10 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {"status": "ready" if ok else "not ready", "detail": detail}, status_code=200 if ok else 503
     )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus text format. Scrape it from inside your network only."""
+    body, content_type = render()
+    return Response(body, media_type=content_type)

@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "action.read": frozenset({R.admin, R.coordinator, R.chair, R.practitioner, R.partner}),
     # Practitioners and partners only for actions their agency owns (checked in the service).
     "action.update": frozenset({R.admin, R.coordinator, R.practitioner, R.partner}),
+    "webhook.manage": frozenset({R.admin, R.partner}),
 }
 
 ROLES_READING_EVERY_CASE = frozenset({R.admin, R.coordinator, R.chair})

@@ -33,6 +33,7 @@ from app.errors import Conflict, NotFound, PreconditionFailed, Unprocessable, fi
 from app.models import Agency, Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.risk.summary import risk_summaries
 from app.schemas import DEFAULT_PAGE, MAX_PAGE, Page
+from app.webhooks.outbox import emit
 
 
 class DuplicateIdentifier(Conflict):
@@ -200,7 +201,14 @@ async def create_case(
         raise DuplicateIdentifier(existing) from None
     for agency_id in {case.lead_agency_id, principal.agency_id}:
         await involve(session, case.id, agency_id)
-    return await case_read(session, case)
+    read = await case_read(session, case)
+    await emit(
+        session,
+        "case.created",
+        {"pseudonym": read.pseudonym, "lead_agency": read.lead_agency},
+        case_id=case.id,
+    )
+    return read
 
 
 async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> CaseRead:

@@ -7,6 +7,7 @@ from app.models.case import Case, CaseAgency, CaseStatusChange, SubjectIdentifie
 from app.models.idempotency import IdempotencyRecord
 from app.models.meetings import Action, AgendaItem, Decision, Meeting, MeetingSeries
 from app.models.risk import Assessment, CaseEvent, MissingEpisode, RiskToolVersion
+from app.models.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Action",
@@ -27,7 +28,10 @@ __all__ = [
     "Meeting",
     "MeetingSeries",
     "MissingEpisode",
+    "OutboxEvent",
     "RiskToolVersion",
     "Role",
     "SubjectIdentifier",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

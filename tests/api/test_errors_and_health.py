@@ -54,3 +54,15 @@ async def test_readyz_is_503_when_the_database_is_not_migrated(tmp_path, setting
         r = await c.get("/readyz")
     await empty.dispose()
     assert r.status_code == 503 and r.json()["status"] == "not ready"
+
+
+async def test_metrics_count_requests_by_route_template_not_raw_path(client, keys):
+    case = (await client.post("/api/v1/cases", json={}, headers=auth(keys["coordinator"]))).json()
+    await client.get(f"/api/v1/cases/{case['id']}", headers=auth(keys["coordinator"]))
+    text = (await client.get("/metrics")).text
+    assert (
+        'riskreg_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="200"}'
+        in text
+    )
+    assert case["id"] not in text
+    assert "riskreg_http_request_duration_seconds_bucket" in text

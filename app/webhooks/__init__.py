@@ -1,0 +1,1 @@
+"""Webhooks for partner systems: subscriptions, a transactional outbox, signed delivery."""
