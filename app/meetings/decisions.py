@@ -30,6 +30,7 @@ from app.meetings.schemas import (
 )
 from app.models import Action, Agency, AgendaItem, Decision
 from app.schemas import MAX_PAGE, Page
+from app.webhooks.outbox import emit
 
 DEFAULT_TIMEZONE = "Europe/London"
 
@@ -262,14 +263,29 @@ async def update_action(
 async def mark_overdue_actions(db: Database, now: dt.datetime) -> int:
     """Claim each action that has just become overdue, once (a rerun marks nothing again)."""
     async with db.transaction() as session:
-        result = await session.execute(
-            update(Action)
-            .where(
-                Action.status == "open",
-                Action.due_date < _today(now),
-                Action.overdue_marked_at.is_(None),
+        claimed = (
+            await session.execute(
+                update(Action)
+                .where(
+                    Action.status == "open",
+                    Action.due_date < _today(now),
+                    Action.overdue_marked_at.is_(None),
+                )
+                .values(overdue_marked_at=now)
+                .returning(Action.id, Action.case_id, Action.due_date, Action.owner_agency_id)
+                .execution_options(synchronize_session=False)
             )
-            .values(overdue_marked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+        ).all()
+        codes = await _codes(session, {row.owner_agency_id for row in claimed})
+        for row in claimed:
+            await emit(
+                session,
+                "action.overdue",
+                {
+                    "action_id": str(row.id),
+                    "due_date": row.due_date.isoformat(),
+                    "owner_agency": codes[row.owner_agency_id],
+                },
+                case_id=row.case_id,
+            )
+        return len(claimed)

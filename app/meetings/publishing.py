@@ -40,6 +40,7 @@ from app.meetings.schemas import (
 from app.meetings.series import series_by_code
 from app.models import AgendaItem, Meeting
 from app.schemas import MAX_PAGE, Page
+from app.webhooks.outbox import emit
 
 log = logging.getLogger("riskreg.meetings")
 
@@ -199,6 +200,18 @@ async def publish(session: AsyncSession, meeting_id: uuid.UUID, now: dt.datetime
         )
     await session.flush()
     await session.refresh(meeting)
+    # In the claiming transaction: the event exists exactly when the publication does.
+    await emit(
+        session,
+        "agenda.published",
+        {
+            "meeting_id": str(meeting.id),
+            "kind": meeting.kind,
+            "date": meeting.local_date.isoformat(),
+            "as_of": as_of.isoformat(),
+            "items": len(proposed) + len(set(manual) - {p.case_id for p in proposed}),
+        },
+    )
     log.info(
         "published agenda %s (%s %s) as of %s",
         meeting_id,

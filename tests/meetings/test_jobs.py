@@ -96,3 +96,52 @@ async def test_the_cli_runs_the_jobs_once(db, database_url):
     assert planned > 50
     again = riskreg(database_url, "jobs", "materialise")
     assert again.stdout.startswith("meetings: 0 created")
+
+
+async def test_publishing_and_overdue_actions_are_announced_to_subscribers_once(db, client, keys):
+    from app.models import OutboxEvent
+    from tests.conftest import auth
+
+    r = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["agenda.published", "action.overdue"]},
+        headers=auth(keys["admin"]),
+    )
+    assert r.status_code == 201, r.text
+    await plan(db, london(2027, 3, 22, 7, 0))
+    with time_machine.travel(london(2027, 3, 22, 7, 0), tick=False) as traveller:
+        case = await new_case(client, keys["coordinator"])
+        monday = await meeting(db, "dram", D(2027, 3, 22))
+        r = await client.post(
+            f"/api/v1/meetings/{monday.id}/agenda/items",
+            json={"case_id": case["id"], "reason": "overnight arrest"},
+            headers=auth(keys["coordinator"]),
+        )
+        assert r.status_code == 201
+        traveller.move_to(london(2027, 3, 22, 9, 0))
+        assert await publish_due_agendas(db, london(2027, 3, 22, 9, 0)) == 1
+        assert await publish_due_agendas(db, london(2027, 3, 22, 9, 1)) == 0
+        r = await client.post(
+            f"/api/v1/meetings/{monday.id}/decisions",
+            json={
+                "case_id": case["id"],
+                "progress": "no_change",
+                "summary": "Safety plan agreed.",
+                "actions": [
+                    {"description": "Visit", "owner_agency": "police", "due_date": "2027-03-23"}
+                ],
+            },
+            headers=auth(keys["coordinator"]),
+        )
+        assert r.status_code == 201, r.text
+    assert await mark_overdue_actions(db, london(2027, 3, 25, 1, 0)) == 1
+    assert await mark_overdue_actions(db, london(2027, 3, 25, 2, 0)) == 0
+    async with db.transaction() as session:
+        events = (
+            await session.scalars(select(OutboxEvent).order_by(OutboxEvent.type.desc()))
+        ).all()
+    assert [e.type for e in events] == ["agenda.published", "action.overdue"]
+    published = events[0].payload["data"]
+    assert published["meeting_id"] == str(monday.id) and published["items"] == 1
+    assert published["as_of"].startswith("2027-03-22T08:30:00")
+    assert events[1].case_id is not None and events[1].payload["data"]["owner_agency"] == "police"
