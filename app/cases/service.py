@@ -29,8 +29,11 @@ from app.cases.schemas import (
 )
 from app.cases.subjects import IdentifierScheme, subject_digest
 from app.db import utcnow
-from app.errors import Conflict, NotFound, PreconditionFailed, Unprocessable, field_error
+from app.errors import Conflict, NotFound, PreconditionFailed, field_error
 from app.models import Agency, Case, CaseAgency, CaseStatusChange, SubjectIdentifier
+from app.risk.evaluation import scan_flagged
+from app.risk.flags import Window
+from app.risk.service import check_flag_code
 from app.risk.summary import risk_summaries
 from app.schemas import DEFAULT_PAGE, MAX_PAGE, Page
 from app.webhooks.outbox import emit
@@ -252,14 +255,22 @@ async def list_cases(
         agency = await agency_by_code(session, lead_agency, ["query", "lead_agency"])
         stmt = stmt.where(Case.lead_agency_id == agency.id)
     if flag:
-        raise Unprocessable(
-            "filtering by flag is not available yet",
-            errors=[{"loc": ["query", "flag"], "msg": "not available yet"}],
-        )
+        check_flag_code(flag, ["query", "flag"])
     if cursor:
         created, last_id = _decode_cursor(cursor)
         stmt = stmt.where(
             or_(Case.created_at < created, and_(Case.created_at == created, Case.id < last_id))
+        )
+    if flag:
+        # Flags are derived, not stored: walk the filtered cases, keeping those that carry it.
+        now = utcnow()
+        found, more = await scan_flagged(
+            session, stmt, code=flag, limit=limit, at=now, window=Window.ending(now)
+        )
+        kept = [case for case, _ in found]
+        return Page[CaseRead](
+            items=await case_reads(session, kept),
+            next_cursor=_encode_cursor(kept[-1]) if more else None,
         )
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
     cases = list((await session.scalars(stmt)).all())

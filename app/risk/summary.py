@@ -8,10 +8,43 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.schemas import CurrentRisk, FlagRead
+from app.risk.evaluation import load_case_records
+from app.risk.flags import Window, evaluate, latest_assessment
 
 
 async def risk_summaries(
     session: AsyncSession, case_ids: list[uuid.UUID], at: dt.datetime
 ) -> dict[uuid.UUID, tuple[CurrentRisk | None, list[FlagRead]]]:
-    """Current risk and flags as of `at` for each case (no assessments exist yet)."""
-    return {case_id: (None, []) for case_id in case_ids}
+    """Current risk and flags as of `at` (window: the 24 hours before it) for each case."""
+    records = await load_case_records(session, case_ids, at)
+    window = Window.ending(at)
+    out: dict[uuid.UUID, tuple[CurrentRisk | None, list[FlagRead]]] = {}
+    for case_id in case_ids:
+        case_records = records.get(case_id)
+        if case_records is None:
+            out[case_id] = (None, [])
+            continue
+        current = latest_assessment(case_records.assessments, at)
+        current_risk = (
+            CurrentRisk(
+                level=current.level,
+                score=current.score,
+                assessed_at=current.assessed_at,
+                next_review_due=current.next_review_due,
+                assessment_id=current.id,
+            )
+            if current
+            else None
+        )
+        flags = [
+            FlagRead(
+                code=f.code,
+                severity=f.severity,
+                since=f.since,
+                detail=f.detail,
+                evidence=list(f.evidence),
+            )
+            for f in evaluate(case_records, at, window)
+        ]
+        out[case_id] = (current_risk, flags)
+    return out

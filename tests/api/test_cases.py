@@ -37,7 +37,7 @@ async def test_created_case_has_the_spec_shape_and_a_pseudonym(client, keys):
     assert case["lead_agency"] == "council"
     assert case["referral_source"] == "police"
     assert case["current_risk"] is None
-    assert case["flags"] == []
+    assert [f["code"] for f in case["flags"]] == ["new_referral"]
     assert case["agencies"] == ["council"]
     assert case["version"] == 1
     assert {
