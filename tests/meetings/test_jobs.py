@@ -10,6 +10,7 @@ from app.db import Database
 from app.meetings.decisions import mark_overdue_actions
 from app.meetings.jobs import MeetingScheduler, publish_due_agendas, run_all
 from app.models import AgendaItem, Meeting
+from tests.conftest import auth
 from tests.meetings.conftest import london, meeting, new_case, plan
 
 D = dt.date
@@ -25,29 +26,54 @@ async def _run_scheduler_once(db: Database) -> None:
         await scheduler.stop()
 
 
+async def _ended_episode(client, key, case, started):
+    r = await client.post(
+        f"/api/v1/cases/{case['id']}/missing-episodes",
+        json={
+            "started_at": started.isoformat(),
+            "ended_at": (started + dt.timedelta(minutes=10)).isoformat(),
+            "return_interview_at": (started + dt.timedelta(minutes=20)).isoformat(),
+        },
+        headers=auth(key),
+    )
+    assert r.status_code == 201, r.text
+
+
 async def test_a_scheduler_stopped_across_a_cutoff_publishes_once_as_of_the_cutoff(
     db, client, keys
 ):
-    with time_machine.travel(london(2027, 3, 22, 7, 0), tick=False) as traveller:
-        await _run_scheduler_once(db)  # plans the meetings; Monday's cutoff is still ahead
+    coordinator, police = keys["coordinator"], keys["police_partner"]
+    with time_machine.travel(london(2027, 3, 19, 7, 0), tick=False) as traveller:
+        known = await new_case(client, coordinator)  # referred on Friday: not new on Monday
+        posted_late = await new_case(client, coordinator)
+
+        traveller.move_to(london(2027, 3, 22, 7, 0))
+        await _run_scheduler_once(db)  # plans the meetings; Monday's 08:30 cutoff is ahead
         monday = await meeting(db, "dram", D(2027, 3, 22))
         assert monday.agenda_status == "draft"
-        case = await new_case(client, keys["coordinator"])
-        r = await client.post(
-            f"/api/v1/meetings/{monday.id}/agenda/items",
-            json={"case_id": case["id"], "reason": "raised by police at 07:00"},
-            headers={"Authorization": f"Bearer {keys['coordinator']}"},
-        )
-        assert r.status_code == 201
 
-        traveller.move_to(london(2027, 3, 22, 11, 45))  # down across the 08:30 cutoff
+        traveller.move_to(london(2027, 3, 22, 8, 0))  # the scheduler is down from here
+        await _ended_episode(client, police, known, london(2027, 3, 22, 2, 0))
+        traveller.move_to(london(2027, 3, 22, 9, 0))  # after the cutoff, still down
+        await _ended_episode(client, police, posted_late, london(2027, 3, 22, 3, 0))
+
+        traveller.move_to(london(2027, 3, 22, 11, 45))
         await _run_scheduler_once(db)
         monday = await meeting(db, "dram", D(2027, 3, 22))
         assert monday.agenda_status == "published"
         assert monday.published_as_of == london(2027, 3, 22, 8, 30)
         assert monday.published_at == london(2027, 3, 22, 11, 45)
+        agenda = (
+            await client.get(f"/api/v1/meetings/{monday.id}/agenda", headers=auth(coordinator))
+        ).json()
+        assert [i["pseudonym"] for i in agenda["items"]] == [known["pseudonym"]]
+        assert agenda["as_of"] == "2027-03-22T08:30:00Z"
         tuesday = await meeting(db, "dram", D(2027, 3, 23))
         assert tuesday.agenda_status == "draft"
+        nxt = (
+            await client.get("/api/v1/agendas/dram/2027-03-23", headers=auth(coordinator))
+        ).json()
+        assert [i["pseudonym"] for i in nxt["items"]] == [posted_late["pseudonym"]]
 
         traveller.move_to(london(2027, 3, 22, 12, 0))
         await _run_scheduler_once(db)  # a restart publishes nothing again
@@ -100,7 +126,6 @@ async def test_the_cli_runs_the_jobs_once(db, database_url):
 
 async def test_publishing_and_overdue_actions_are_announced_to_subscribers_once(db, client, keys):
     from app.models import OutboxEvent
-    from tests.conftest import auth
 
     r = await client.post(
         "/api/v1/webhooks",
