@@ -29,6 +29,7 @@ from app.meetings.schemas import (
     RiskLevel,
 )
 from app.models import Action, Agency, AgendaItem, Decision
+from app.risk.service import warnings
 from app.schemas import MAX_PAGE, Page
 from app.webhooks.outbox import emit
 
@@ -78,6 +79,8 @@ async def record_decision(
     case = await readable_case(session, principal, body.case_id)
     if meeting.agenda_status == "draft":
         raise Conflict("the agenda is not published yet: decisions follow publication")
+    if meeting.agenda_status == "closed":
+        raise Conflict("the meeting is closed")
     on_agenda = await session.scalar(
         select(AgendaItem.id).where(
             AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id
@@ -143,6 +146,9 @@ async def record_decision(
         recorded_at=decision.recorded_at,
         agency=principal.agency_code,
         actions=await action_reads(session, actions, now),
+        language_warnings=warnings(
+            [("summary", decision.summary)] + [("description", a.description) for a in actions]
+        ),
     )
 
 
@@ -185,6 +191,7 @@ async def list_decisions(
             recorded_at=d.recorded_at,
             agency=codes[d.agency_id],
             actions=by_decision.get(d.id, []),
+            language_warnings=warnings([("summary", d.summary)]),
         )
         for d in decisions
     ]

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from app.cases.schemas import FlagRead
+from app.risk.schemas import LanguageFinding
 from app.schemas import RequestModel, ResponseModel
 
 
@@ -179,6 +180,9 @@ class DecisionRead(ResponseModel):
     recorded_at: dt.datetime
     agency: str
     actions: list[ActionRead]
+    language_warnings: list[LanguageFinding] = Field(
+        default_factory=list, description="victim-blaming language in the summary (SPEC §5)"
+    )
 
 
 class ActionUpdate(RequestModel):

@@ -216,3 +216,54 @@ async def test_an_action_on_an_unseen_case_is_404_for_other_agencies(db, client,
         assert r.status_code == 404
         r = await client.get("/api/v1/actions", headers=auth(school))
         assert r.json()["items"] == []
+
+
+async def test_closing_a_meeting_and_language_in_a_summary(db, client, keys):
+    with time_machine.travel(london(2027, 3, 22, 7, 0), tick=False) as traveller:
+        await plan(db, london(2027, 3, 22, 7, 0))
+        case = await new_case(client, keys["coordinator"])
+        other = await new_case(client, keys["coordinator"])
+        m = await _published_with(db, client, keys, "dram", D(2027, 3, 23), case, other)
+        traveller.move_to(NOW)
+        r = await client.post(
+            f"/api/v1/meetings/{m.id}/decisions",
+            json=_decision(case, summary="She is putting herself at risk with her boyfriend."),
+            headers=auth(keys["coordinator"]),
+        )
+        assert r.status_code == 201, r.text  # language warns, never refuses
+        phrases = {w["phrase"].lower() for w in r.json()["language_warnings"]}
+        assert "putting herself at risk" in phrases and "boyfriend" in phrases
+        assert {w["field"] for w in r.json()["language_warnings"]} == {"summary"}
+
+        url = f"/api/v1/meetings/{m.id}/close"
+        for role in ("chair", "practitioner", "partner", "auditor"):
+            assert (await client.post(url, headers=auth(keys[role]))).status_code == 403
+        r = await client.post(url, headers=auth(keys["coordinator"]))
+        assert r.status_code == 200, r.text
+        assert r.json()["agenda_status"] == "closed"
+        assert (await client.post(url, headers=auth(keys["coordinator"]))).status_code == 409
+        r = await client.post(
+            f"/api/v1/meetings/{m.id}/decisions",
+            json=_decision(other),
+            headers=auth(keys["coordinator"]),
+        )
+        assert r.status_code == 409
+        r = await client.post(
+            f"/api/v1/meetings/{m.id}/agenda/items",
+            json={"case_id": other["id"], "reason": "x"},
+            headers=auth(keys["coordinator"]),
+        )
+        assert r.status_code == 409
+        agenda = await client.get(f"/api/v1/meetings/{m.id}/agenda", headers=auth(keys["chair"]))
+        assert agenda.json()["status"] == "closed" and len(agenda.json()["items"]) == 2
+        got = await client.get(f"/api/v1/meetings/{m.id}", headers=auth(keys["auditor"]))
+        assert got.status_code == 200 and got.json()["agenda_status"] == "closed"
+        draft = await meeting(db, "dram", D(2027, 3, 24))
+        r = await client.post(
+            f"/api/v1/meetings/{draft.id}/close", headers=auth(keys["coordinator"])
+        )
+        assert r.status_code == 409  # only a published agenda's meeting closes
+        missing = "/api/v1/meetings/00000000-0000-0000-0000-000000000000"
+        assert (await client.get(missing, headers=auth(keys["admin"]))).status_code == 404
+        assert (await client.get(missing)).status_code == 401
+        assert (await client.get("/api/v1/meetings")).status_code == 401
