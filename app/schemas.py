@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from app.db import utcnow
 
@@ -37,8 +37,16 @@ def _not_future_date(value: dt.date) -> dt.date:
     return value
 
 
-PastTime = Annotated[AwareDatetime, AfterValidator(_not_future)]
-PastDate = Annotated[dt.date, AfterValidator(_not_future_date)]
+def _iso_text(value: object) -> object:
+    # FastAPI validates bodies in Python mode, which would read 0 as 1970-01-01: in JSON a
+    # time or date is an RFC 3339 string, nothing else.
+    if not isinstance(value, str | dt.date):
+        raise ValueError("must be an RFC 3339 date or time string")
+    return value
+
+
+PastTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_not_future)]
+PastDate = Annotated[dt.date, BeforeValidator(_iso_text), AfterValidator(_not_future_date)]
 
 T = TypeVar("T")
 

@@ -24,8 +24,11 @@ class Problem(BaseModel):
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for these statuses, plus the ones every authenticated route has."""
+    """`responses=` entries for these statuses, plus the ones every authenticated route has.
+
+    400 is a body that is not UTF-8 JSON at all; 413 and 415 come from the body guard.
+    """
     out: dict[int | str, dict[str, Any]] = {}
-    for status in sorted({401, 422, *statuses}):
+    for status in sorted({400, 401, 413, 415, 422, *statuses}):
         out[status] = {"model": Problem, "content": {PROBLEM: {}}, "description": "problem+json"}
     return out

@@ -8,7 +8,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from app.cases.subjects import IdentifierScheme, normalise
 from app.schemas import PastDate, RequestModel, ResponseModel
@@ -76,8 +76,8 @@ class CaseFields(RequestModel):
     birth_month: str | None = None
     sex: Sex = Sex.unknown
     ethnicity: str | None = None
-    disability: bool | None = None
-    looked_after: bool = False
+    disability: StrictBool | None = None
+    looked_after: StrictBool = False
 
     _birth = field_validator("birth_month")(classmethod(lambda cls, v: _check_birth_month(v)))
     _eth = field_validator("ethnicity")(classmethod(lambda cls, v: _check_ethnicity(v)))
@@ -96,8 +96,8 @@ class CaseUpdate(RequestModel):
     birth_month: str | None = None
     sex: Sex | None = None
     ethnicity: str | None = None
-    disability: bool | None = None
-    looked_after: bool | None = None
+    disability: StrictBool | None = None
+    looked_after: StrictBool | None = None
     lead_agency: str | None = None
     referral_date: PastDate | None = None
     referral_source: str | None = None

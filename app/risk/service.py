@@ -37,6 +37,7 @@ from app.risk.schemas import (
 )
 from app.risk.tool import active_tool, calculated_level, unknown_indicators
 from app.schemas import DEFAULT_PAGE, MAX_PAGE, Page
+from app.webhooks.outbox import emit
 
 # --- shared ---------------------------------------------------------------------------------
 
@@ -197,16 +198,26 @@ async def create_assessment(
     session.add(assessment)
     await session.flush()
     await involve(session, case.id, principal.agency_id)
-    await _refresh_current_level(session, case.id)
+    before, after = await _refresh_current_level(session, case.id)
+    if before != after:
+        await emit(
+            session,
+            "risk.level_changed",
+            {"from": before, "to": after, "assessment_id": str(assessment.id)},
+            case_id=case.id,
+        )
     return assessment_read(assessment, principal.agency_code)
 
 
-async def _refresh_current_level(session: AsyncSession, case_id: uuid.UUID) -> None:
-    """Keep `cases.current_level` at the latest assessment by assessed_at.
+async def _refresh_current_level(
+    session: AsyncSession, case_id: uuid.UUID
+) -> tuple[str | None, str | None]:
+    """Keep `cases.current_level` at the latest assessment by assessed_at; (before, after).
 
     A Core UPDATE (not the ORM unit of work) so the case's version, the ETag clients hold for
     its descriptive fields, does not change; `updated_at` is left as it was for the same reason.
     """
+    before = await session.scalar(select(Case.current_level).where(Case.id == case_id))
     latest = await session.scalar(
         select(Assessment.level)
         .where(Assessment.case_id == case_id)
@@ -221,6 +232,7 @@ async def _refresh_current_level(session: AsyncSession, case_id: uuid.UUID) -> N
         .values(current_level=latest, updated_at=Case.updated_at)
         .execution_options(synchronize_session=False)
     )
+    return before, latest
 
 
 async def list_assessments(
@@ -310,7 +322,24 @@ async def create_episode(
     session.add(episode)
     await session.flush()
     await involve(session, case.id, principal.agency_id)
+    await _emit_episode(session, "missing.started", episode)
+    if episode.ended_at is not None:
+        await _emit_episode(session, "missing.ended", episode)
     return episode_read(episode, principal.agency_code)
+
+
+async def _emit_episode(session: AsyncSession, event_type: str, episode: MissingEpisode) -> None:
+    await emit(
+        session,
+        event_type,
+        {
+            "episode_id": str(episode.id),
+            "kind": episode.kind,
+            "started_at": episode.started_at.isoformat(),
+            "ended_at": episode.ended_at.isoformat() if episode.ended_at else None,
+        },
+        case_id=episode.case_id,
+    )
 
 
 async def list_episodes(
@@ -364,6 +393,7 @@ async def end_episode(
     episode.ended_recorded_at = utcnow()
     await session.flush()
     await involve(session, episode.case_id, principal.agency_id)
+    await _emit_episode(session, "missing.ended", episode)
     return await _episode_view(session, episode)
 
 

@@ -201,3 +201,39 @@ async def test_unsafe_targets_are_refused(settings, db, keys, env, url, reason):
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "url"]
     assert reason in r.json()["errors"][0]["msg"]
+
+
+async def test_risk_changes_and_missing_episodes_reach_subscribers(client, keys, db, receiver):
+    events = ["risk.level_changed", "missing.started", "missing.ended"]
+    await _subscribe(client, keys["admin"], receiver.url, events)
+    key = auth(keys["coordinator"])
+    case = (await client.post("/api/v1/cases", json={}, headers=key)).json()
+    now = dt.datetime.now(dt.UTC)
+    base = f"/api/v1/cases/{case['id']}"
+    high = {
+        "assessed_at": now.isoformat(),
+        "indicators": ["older_partner", "missing_found_with_adults", "associates_of_concern"],
+    }
+    assert (await client.post(f"{base}/assessments", json=high, headers=key)).status_code == 201
+    # the same level again changes nothing, so no event
+    assert (await client.post(f"{base}/assessments", json=high, headers=key)).status_code == 201
+    episode = await client.post(
+        f"{base}/missing-episodes",
+        json={"started_at": (now - dt.timedelta(hours=5)).isoformat()},
+        headers=key,
+    )
+    ended = await client.patch(
+        f"/api/v1/missing-episodes/{episode.json()['id']}",
+        json={"ended_at": now.isoformat()},
+        headers=key,
+    )
+    assert ended.status_code == 200
+    await _deliver(db)
+    received = [json.loads(b) for _, b in receiver.requests]
+    assert [(p["type"], p["case_id"]) for p in received] == [
+        ("risk.level_changed", case["id"]),
+        ("missing.started", case["id"]),
+        ("missing.ended", case["id"]),
+    ]
+    assert received[0]["data"]["from"] is None and received[0]["data"]["to"] == "high"
+    assert received[2]["data"]["episode_id"] == episode.json()["id"]
