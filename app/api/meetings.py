@@ -22,6 +22,7 @@ from app.meetings.schemas import (
     AgendaRead,
     DecisionCreate,
     DecisionRead,
+    IsoDate,
     LateItemCreate,
     MeetingKind,
     MeetingRead,
@@ -61,8 +62,8 @@ async def update_series(
 @router.get("/meetings", response_model=Page[MeetingRead], responses=problems(403))
 async def list_meetings(
     kind: MeetingKind | None = None,
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: dt.date | None = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     ctx: Ctx = context("meeting.read"),

@@ -120,7 +120,7 @@ async def update_series(
 
     principal.require("series.edit")
     series = await series_by_code(session, code)
-    changes = body.model_dump(exclude_unset=True)
+    changes = {field: getattr(body, field) for field in body.model_fields_set}
     for field in changes:
         if changes[field] is None and field not in ("interval_days", "anchor_date"):
             raise field_error(["body", field], "may not be null")
