@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-sqlite test-postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgres lint format bench fuzz crash clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	RISKREG_TEST_DB=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Long runs of the bounded checks in `make test` (add RISKREG_TEST_DB=postgresql and
+# RISKREG_TEST_POSTGRES_URL=... to run them on PostgreSQL).
+fuzz: $(STAMP)
+	RISKREG_FUZZ_EXAMPLES=$${RISKREG_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -s tests/test_contract_fuzz.py
+
+crash: $(STAMP)
+	RISKREG_CRASH_REQUESTS=$${RISKREG_CRASH_REQUESTS:-2000} $(BIN)/python -m pytest -s tests/test_crash_safety.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

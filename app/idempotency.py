@@ -1,23 +1,24 @@
-"""Idempotency-Key claims: a retry returns the first response and creates nothing new."""
+"""Idempotency-Key: a retry returns the first response and creates nothing new.
+
+The key is checked and its response stored inside the request's own transaction, so a crash
+leaves nothing behind and a retry after it simply runs again. While a first request is in
+flight, PostgreSQL holds a transaction-scoped advisory lock on the key and a concurrent
+duplicate answers 409; SQLite runs one writing transaction at a time, so there the duplicate
+waits and then receives the stored first response.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import IdempotencyRecord
-
-# A pending claim older than this belongs to a request that died; a retry may take it over.
-STALE_CLAIM = dt.timedelta(seconds=60)
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -35,74 +36,58 @@ class StoredResponse:
     body: str
 
 
-async def claim(
-    db: Database, *, api_key_id: uuid.UUID, key: str, fingerprint: str
-) -> uuid.UUID | StoredResponse:
-    """Claim the key in its own committed transaction, or say what the first request got.
+def _lock_id(api_key_id: uuid.UUID, key: str) -> int:
+    digest = hashlib.sha256(api_key_id.bytes + key.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
-    Returns the claim id to complete later, or the stored first response. Raises 422 when the
-    key was used with another request and 409 while the first request is still running.
+
+async def begin(
+    session: AsyncSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str
+) -> StoredResponse | None:
+    """Start an idempotent request: the stored first response, or None to go ahead.
+
+    Raises 409 while another request with this key is running, 422 if the key was used
+    for a different request.
     """
-    claim_id = uuid.uuid4()
-    try:
-        async with db.transaction() as session:
-            session.add(
-                IdempotencyRecord(
-                    id=claim_id, api_key_id=api_key_id, key=key, request_hash=fingerprint
-                )
-            )
-        return claim_id
-    except IntegrityError:
-        pass
-    async with db.transaction() as session:
-        existing = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
-            )
+    if session.bind.dialect.name == "postgresql":
+        locked = await session.scalar(
+            select(func.pg_try_advisory_xact_lock(_lock_id(api_key_id, key)))
         )
-        if existing is None:  # released between our insert and this read: try once more
-            session.add(
-                IdempotencyRecord(
-                    id=claim_id, api_key_id=api_key_id, key=key, request_hash=fingerprint
-                )
-            )
-            return claim_id
-        if existing.request_hash != fingerprint:
-            raise Unprocessable(
-                "this Idempotency-Key was already used with a different request",
-                errors=[{"loc": ["header", "Idempotency-Key"], "msg": "reused with another body"}],
-            )
-        if existing.state == "complete":
-            assert existing.status_code is not None and existing.response_body is not None
-            return StoredResponse(existing.status_code, existing.response_body)
-        if utcnow() - existing.created_at < STALE_CLAIM:
+        if not locked:
             raise Conflict(
                 "a request with this Idempotency-Key is still being processed; retry shortly"
             )
-        taken = await session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == existing.id, IdempotencyRecord.state == "pending")
-            .values(created_at=utcnow())
+    existing = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("a request with this Idempotency-Key is still being processed")
-        return existing.id
-
-
-async def complete(session: AsyncSession, claim_id: uuid.UUID, status_code: int, body: str) -> None:
-    """Store the response in the same transaction as the change it describes."""
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claim_id)
-        .values(state="complete", status_code=status_code, response_body=body)
     )
-
-
-async def release(db: Database, claim_id: uuid.UUID) -> None:
-    """The request failed: drop the claim so a retry runs afresh."""
-    async with db.transaction() as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.id == claim_id, IdempotencyRecord.state == "pending"
-            )
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise Unprocessable(
+            "this Idempotency-Key was already used with a different request",
+            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "reused with another body"}],
         )
+    return StoredResponse(existing.status_code, existing.response_body)
+
+
+def remember(
+    session: AsyncSession,
+    *,
+    api_key_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    body: str,
+) -> None:
+    """Store the response in the same transaction as the change it describes."""
+    session.add(
+        IdempotencyRecord(
+            api_key_id=api_key_id,
+            key=key,
+            request_hash=fingerprint,
+            status_code=status_code,
+            response_body=body,
+        )
+    )

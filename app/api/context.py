@@ -3,7 +3,7 @@
 Every route that touches data depends on `context(...)`. It authenticates, checks the role's
 permission, and after the route returns it writes the audit entry and commits *before* the
 response is sent (`scope="function"`), so a 2xx always means committed. On any error it rolls
-back, releases an idempotency claim and still records the refused attempt in the audit log.
+back and still records the refused attempt in the audit log.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ class Ctx:
         self.audit_action = audit_action
         self.audit_case_id: uuid.UUID | None = _path_case_id(request)
         self.idempotency_key = idempotency_key
-        self.claim_id: uuid.UUID | None = None
 
     @property
     def db(self) -> Database:
@@ -76,35 +75,39 @@ class Ctx:
         headers: dict[str, str] | None = None,
     ) -> Response:
         """Run a creating operation once per Idempotency-Key and return its JSON response."""
+        fingerprint = ""
         if self.idempotency_key:
-            # Only the authentication read has happened: end that transaction so the claim,
-            # which commits on its own connection, never waits on this one (SQLite locks).
-            await self.session.commit()
             fingerprint = idempotency.request_fingerprint(
                 self.request.method, self.request.url.path, await self.request.body()
             )
-            got = await idempotency.claim(
-                self.db,
+            stored = await idempotency.begin(
+                self.session,
                 api_key_id=self.principal.key_id,
                 key=self.idempotency_key,
                 fingerprint=fingerprint,
             )
-            if isinstance(got, idempotency.StoredResponse):
+            if stored is not None:
                 return Response(
-                    got.body,
-                    status_code=got.status_code,
+                    stored.body,
+                    status_code=stored.status_code,
                     media_type="application/json",
                     headers={"Idempotent-Replayed": "true"},
                 )
-            self.claim_id = got
         result = await produce()
         if case_id_of is not None:
             case_id = case_id_of(result)
             if case_id is not None:
                 self.about_case(case_id)
         body = result.model_dump_json()
-        if self.claim_id is not None:
-            await idempotency.complete(self.session, self.claim_id, status_code, body)
+        if self.idempotency_key:
+            idempotency.remember(
+                self.session,
+                api_key_id=self.principal.key_id,
+                key=self.idempotency_key,
+                fingerprint=fingerprint,
+                status_code=status_code,
+                body=body,
+            )
         return Response(
             body, status_code=status_code, media_type="application/json", headers=headers
         )
@@ -176,8 +179,6 @@ async def _unit_of_work(
             await session.commit()
         except BaseException as exc:
             await session.rollback()
-            if ctx.claim_id is not None:
-                await idempotency.release(db, ctx.claim_id)
             if audit:
                 await _record_refusal(db, ctx, exc)
             raise

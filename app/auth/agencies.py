@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,15 @@ from app.auth.principal import Principal
 from app.auth.schemas import AgencyCreate, AgencyRead, ApiKeyCreate, ApiKeyCreated
 from app.errors import Conflict
 from app.models import Agency, Role
+
+
+async def agency_codes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Agency id -> code for the given ids, in one query."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
 
 
 async def create_agency(session: AsyncSession, body: AgencyCreate) -> Agency:

@@ -19,8 +19,6 @@ class IdempotencyRecord(Base):
     api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    # pending while the first request runs; complete once its response is stored
-    state: Mapped[str] = mapped_column(String(10), default="pending")
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = created_at_column()
