@@ -7,9 +7,7 @@ catch-up after downtime finds nothing to claim.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import logging
 import os
 import socket
@@ -23,7 +21,7 @@ from app.auth.access import readable_case
 from app.auth.principal import Principal
 from app.cases.schemas import FlagRead
 from app.db import Database, utcnow
-from app.errors import Conflict, NotFound, field_error
+from app.errors import Conflict, NotFound
 from app.meetings import agenda
 from app.meetings.agenda import AgendaWindow, ProposedItem
 from app.meetings.calendar import local_today
@@ -39,6 +37,7 @@ from app.meetings.schemas import (
 )
 from app.meetings.series import series_by_code
 from app.models import AgendaItem, Meeting
+from app.pagination import decode_cursor, encode_cursor
 from app.schemas import MAX_PAGE, Page
 from app.webhooks.outbox import emit
 
@@ -328,20 +327,6 @@ async def list_meetings(
     return list((await session.scalars(stmt)).all())
 
 
-def _encode_cursor(meeting: Meeting) -> str:
-    raw = json.dumps([meeting.starts_at.isoformat(), str(meeting.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        starts, meeting_id = json.loads(raw)
-        return dt.datetime.fromisoformat(starts), uuid.UUID(meeting_id)
-    except (ValueError, TypeError) as exc:
-        raise field_error(["query", "cursor"], "is not a cursor this service gave out") from exc
-
-
 async def meeting_page(
     session: AsyncSession,
     principal: Principal,
@@ -363,13 +348,14 @@ async def meeting_page(
     if end:
         stmt = stmt.where(Meeting.local_date <= end)
     if cursor:
-        starts, last_id = _decode_cursor(cursor)
+        starts, last_id = decode_cursor(cursor)
         stmt = stmt.where(
             or_(Meeting.starts_at > starts, and_(Meeting.starts_at == starts, Meeting.id > last_id))
         )
     stmt = stmt.order_by(Meeting.starts_at, Meeting.id).limit(limit + 1)
     meetings = list((await session.scalars(stmt)).all())
-    next_cursor = _encode_cursor(meetings[limit - 1]) if len(meetings) > limit else None
+    last = meetings[limit - 1] if len(meetings) > limit else None
+    next_cursor = encode_cursor(last.starts_at, last.id) if last else None
     return Page[MeetingRead](
         items=[meeting_read(m) for m in meetings[:limit]], next_cursor=next_cursor
     )
