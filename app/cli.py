@@ -80,6 +80,22 @@ async def _demo() -> None:
     print(key)
 
 
+async def _run_jobs(which: str) -> None:
+    from app.meetings import jobs
+
+    db = Database(get_settings().database_url)
+    try:
+        if which in ("materialise", "all"):
+            planned = await jobs.materialise_meetings(db)
+            print(f"meetings: {planned.created} created, {planned.moved} moved")
+        if which in ("publish", "all"):
+            print(f"agendas published: {await jobs.publish_due_agendas(db)}")
+        if which in ("overdue", "all"):
+            print(f"actions newly overdue: {await jobs.mark_overdue(db)}")
+    finally:
+        await db.dispose()
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
@@ -121,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="load the demo partnership; prints a coordinator key")
 
+    p = sub.add_parser(
+        "jobs", help="run the meeting jobs once (safe beside a running scheduler: work is claimed)"
+    )
+    p.add_argument("which", choices=["materialise", "publish", "overdue", "all"])
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="action", required=True
     )
@@ -143,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_create_key(args.agency, args.role, args.name))
         elif args.command == "demo":
             asyncio.run(_demo())
+        elif args.command == "jobs":
+            asyncio.run(_run_jobs(args.which))
         elif args.command == "audit":
             return asyncio.run(_audit_verify())
     except Exception as exc:  # a clear one-line error for people at a terminal
