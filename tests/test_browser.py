@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.risk.flags import london_date
 from tests.live import LiveServer
 
 CHROMIUM = Path(os.environ.get("RISKREG_CHROMIUM", "/usr/bin/chromium"))
@@ -99,9 +102,46 @@ def demo_partnership(api: Api) -> dict[str, str]:
     return {"girl": girl["pseudonym"], "boy": boy["pseudonym"], "other": other["pseudonym"]}
 
 
+def meetings_for(server: LiveServer, api: Api, pseudonyms: dict[str, str]) -> tuple[str, str]:
+    """Plan the meetings (the scheduler is off), publish the next MACE and record a decision on
+    it with an action that fell due yesterday. Returns the MACE's id and the action's text."""
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "jobs", "materialise"],
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
+    today = london_date(dt.datetime.now(dt.UTC))
+    maces = api.http.get(
+        "/api/v1/meetings", params={"kind": "mace", "from": today.isoformat(), "limit": 1}
+    ).json()["items"]
+    mace = maces[0]
+    agenda = api.post(f"/api/v1/meetings/{mace['id']}/agenda/publish", {})
+    girl = next(i for i in agenda["items"] if i["pseudonym"] == pseudonyms["girl"])
+    action = "Joint visit with the police exploitation team"
+    api.post(
+        f"/api/v1/meetings/{mace['id']}/decisions",
+        {
+            "case_id": girl["case_id"],
+            "progress": "worsening",
+            "summary": "Disruption plan agreed.",
+            "actions": [
+                {
+                    "description": action,
+                    "owner_agency": "police",
+                    "due_date": (today - dt.timedelta(days=1)).isoformat(),
+                }
+            ],
+        },
+    )
+    return str(mace["id"]), action
+
+
 def test_dashboard_as_a_coordinator_sees_it(server: LiveServer, keys, tmp_path: Path):
     sync_playwright = _browser_or_skip()
-    pseudonyms = demo_partnership(Api(server.url, keys["coordinator"]))
+    api = Api(server.url, keys["coordinator"])
+    pseudonyms = demo_partnership(api)
+    mace_id, action = meetings_for(server, api, pseudonyms)
     problems: list[str] = []
 
     with sync_playwright() as pw:
@@ -157,6 +197,21 @@ def test_dashboard_as_a_coordinator_sees_it(server: LiveServer, keys, tmp_path: 
             assert "Risk level over time for " + pseudonyms["girl"] in chart.get_attribute("alt")
             assert "current level high" in chart.get_attribute("alt")
 
+            # Meetings: today's DRAM (none at weekends), the next MACE with its cases and
+            # charts, and the overdue action under the case's pseudonym.
+            dram = page.locator("#dram")
+            assert dram.locator("article.item").count() > 0 or "No DRAM meeting today" in (
+                dram.inner_text()
+            )
+            mace = page.locator("#mace")
+            assert "MACE" in mace.locator("p.note").first.inner_text()
+            assert mace.locator("article.item").count() == 2
+            assert mace.locator("article.item img.chart").count() == 2
+            actions = page.locator("#actions-table tbody tr")
+            assert actions.count() == 1
+            assert pseudonyms["girl"] in actions.first.inner_text()
+            assert action in actions.first.inner_text()
+
             # The equality table: one row per sex and the total; small counts show as "c".
             rows = page.locator("#equality-table tbody tr")
             assert rows.count() == 5
@@ -178,6 +233,65 @@ def test_dashboard_as_a_coordinator_sees_it(server: LiveServer, keys, tmp_path: 
             page.click("#forget")
             assert page.locator("#key-form").is_visible()
             assert page.evaluate("sessionStorage.getItem('riskreg.key')") is None
+        finally:
+            browser.close()
+
+    assert problems == []
+
+
+def test_printable_agenda_as_a_chair_prints_it(server: LiveServer, keys, tmp_path: Path):
+    sync_playwright = _browser_or_skip()
+    api = Api(server.url, keys["coordinator"])
+    pseudonyms = demo_partnership(api)
+    mace_id, _ = meetings_for(server, api, pseudonyms)
+    problems: list[str] = []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                extra_http_headers={"Authorization": f"Bearer {keys['chair']}"}
+            )
+            page = context.new_page()
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "request",
+                lambda r: (
+                    problems.append(f"request: {r.url}")
+                    if not r.url.startswith(server.url)
+                    else None
+                ),
+            )
+            response = page.goto(f"{server.url}/api/v1/meetings/{mace_id}/agenda?format=html")
+            assert response is not None and response.status == 200
+            assert page.locator("h1").inner_text().startswith("MACE agenda")
+            items = page.locator("li.item")
+            assert items.count() == 2
+            girl = page.locator(f"li.item:has-text('{pseudonyms['girl']}')")
+            assert "Risk: HIGH" in girl.locator(".level").inner_text()
+            assert "Missing now." in girl.locator("ul.reasons").inner_text()
+            # The chart is inline SVG, drawn (it has a size), with its title.
+            chart = girl.locator("svg.risk-history")
+            assert chart.count() == 1
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 100
+            assert pseudonyms["girl"] in chart.locator("title").first.text_content()
+            assert chart.locator("g.risk-point").count() == 2
+            # Printing keeps each item on one page and needs nothing from the network.
+            page.emulate_media(media="print")
+            assert girl.evaluate("e => getComputedStyle(e).breakInside") == "avoid"
+            page.pdf(path=str(tmp_path / "agenda.pdf"), format="A4")
+            assert (tmp_path / "agenda.pdf").stat().st_size > 1000
+            page.emulate_media(media="screen")
+            page.screenshot(path=str(tmp_path / "agenda.png"), full_page=True)
         finally:
             browser.close()
 

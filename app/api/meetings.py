@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import field_error
 from app.meetings import decisions, publishing, series
 from app.meetings.ics import calendar_feed
-from app.meetings.render import agenda_csv, agenda_html
+from app.meetings.render import agenda_charts, agenda_csv, agenda_html
 from app.meetings.schemas import (
     ActionRead,
     ActionUpdate,
@@ -78,7 +78,7 @@ async def get_meeting(meeting_id: uuid.UUID, ctx: Ctx = context("meeting.read"))
     return publishing.meeting_read(await publishing.get_meeting(ctx.session, meeting_id))
 
 
-def _render(agenda: AgendaRead, fmt: AgendaFormat) -> Response:
+async def _render(ctx: Ctx, agenda: AgendaRead, fmt: AgendaFormat) -> Response:
     name = f"{agenda.meeting.kind.value}-{agenda.meeting.date.isoformat()}-agenda"
     if fmt == "csv":
         return Response(
@@ -88,7 +88,7 @@ def _render(agenda: AgendaRead, fmt: AgendaFormat) -> Response:
         )
     if fmt == "html":
         return Response(
-            agenda_html(agenda),
+            agenda_html(agenda, await agenda_charts(ctx.session, agenda)),
             media_type=_HTML,
             headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
         )
@@ -101,7 +101,9 @@ async def get_agenda(
     format: AgendaFormat = "json",
     ctx: Ctx = context("agenda.read", audit="agenda.read"),
 ) -> Response:
-    return _render(await publishing.read_agenda(ctx.session, ctx.principal, meeting_id), format)
+    return await _render(
+        ctx, await publishing.read_agenda(ctx.session, ctx.principal, meeting_id), format
+    )
 
 
 @router.get("/agendas/{kind}/{date}", response_model=AgendaRead, responses=_AGENDA_RESPONSES)
@@ -119,7 +121,7 @@ async def get_agenda_by_date(
                 ["path", "date"], "is not a date (YYYY-MM-DD), today or next"
             ) from None
     meeting = await publishing.meeting_on(ctx.session, ctx.principal, kind, date)
-    return _render(await publishing.agenda_of(ctx.session, meeting, utcnow()), format)
+    return await _render(ctx, await publishing.agenda_of(ctx.session, meeting, utcnow()), format)
 
 
 @router.post(

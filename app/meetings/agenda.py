@@ -10,6 +10,7 @@ moment give the same items however many records arrive later.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meetings.priority import order_key, priority
+from app.metrics import AGENDA_BUILD
 from app.models import Case, Meeting
 from app.risk.evaluation import load_case_records
 from app.risk.flags import (
@@ -140,6 +142,16 @@ async def rule_items(
     session: AsyncSession, meeting: Meeting, as_of: dt.datetime, window: AgendaWindow
 ) -> list[ProposedItem]:
     """The cases the agenda rules put on this meeting's agenda as of `as_of`, in order."""
+    started = time.perf_counter()
+    try:
+        return await _rule_items(session, meeting, as_of, window)
+    finally:
+        AGENDA_BUILD.labels(meeting.kind).observe(time.perf_counter() - started)
+
+
+async def _rule_items(
+    session: AsyncSession, meeting: Meeting, as_of: dt.datetime, window: AgendaWindow
+) -> list[ProposedItem]:
     flag_window = Window(window.start, window.end)
     candidates = await _candidates(session, as_of)
     items: list[ProposedItem] = []

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +28,7 @@ from app.db import Database, utcnow
 from app.meetings.decisions import mark_overdue_actions
 from app.meetings.planning import PlanResult, materialise
 from app.meetings.publishing import process_name, publish_due
+from app.metrics import JOB_RUNS
 
 log = logging.getLogger("riskreg.scheduler")
 
@@ -49,6 +51,22 @@ async def publish_due_agendas(db: Database, now: dt.datetime | None = None) -> i
 async def mark_overdue(db: Database, now: dt.datetime | None = None) -> int:
     """Job: mark actions that became overdue (once each)."""
     return await mark_overdue_actions(db, now or utcnow())
+
+
+def counted(job_id: str, job: Callable[[Database], Awaitable[object]]) -> Callable[..., Any]:
+    """The job, counted in `riskreg_scheduler_job_runs_total` by outcome; failures logged."""
+
+    async def run(db: Database) -> object:
+        try:
+            result = await job(db)
+        except Exception:
+            JOB_RUNS.labels(job_id, "failure").inc()
+            log.exception("scheduler job failed: %s", job_id)
+            raise
+        JOB_RUNS.labels(job_id, "success").inc()
+        return result
+
+    return run
 
 
 async def run_all(db: Database, now: dt.datetime | None = None) -> None:
@@ -191,7 +209,7 @@ class MeetingScheduler:
         }
         for job_id, func in jobs.items():
             scheduler.add_job(
-                func,
+                counted(job_id, func),
                 IntervalTrigger(seconds=self.intervals[job_id], timezone=dt.UTC),
                 args=[self.db],
                 id=job_id,

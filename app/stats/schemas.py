@@ -47,8 +47,8 @@ class Overview(ResponseModel):
     )
     return_interviews_within_72h: int
     return_interviews_within_72h_rate: float | None
-    actions_overdue: int | None = Field(
-        default=None, description="open actions past their due date (null: no meetings module)"
+    actions_overdue: int = Field(
+        description="actions open at the end of the period and due before its last day"
     )
 
 

@@ -21,7 +21,7 @@ from app.auth.principal import Principal
 from app.cases.schemas import ETHNICITY_GROUPS
 from app.db import utcnow
 from app.errors import field_error
-from app.models import Assessment, Case, MissingEpisode
+from app.models import Action, Assessment, Case, MissingEpisode
 from app.risk.evaluation import load_case_records
 from app.risk.flags import (
     FLAG_CODES,
@@ -295,6 +295,24 @@ async def _episodes(session: AsyncSession, p: Period) -> list[Episode]:
     return out
 
 
+async def _actions_overdue(session: AsyncSession, at: dt.datetime) -> int:
+    """Actions open at `at` whose due date was before that day (London), on open cases or not.
+
+    Only an action's latest status change is kept: one changed after `at` was still open then
+    (as the flag loader reads it).
+    """
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Action)
+        .where(
+            Action.created_at <= at,
+            Action.due_date < london_date(at),
+            or_(Action.status == "open", Action.status_changed_at > at),
+        )
+    )
+    return int(count or 0)
+
+
 async def _facts(session: AsyncSession, p: Period, flag_limit: int) -> Facts:
     open_cases, evaluated, complete = await _open_cases(session, p.at, flag_limit)
     return Facts(
@@ -370,7 +388,7 @@ def _tally(facts: Facts, group_of: Callable[[Traits], str] | None) -> dict[str, 
     return tallies
 
 
-def overview_of(facts: Facts, p: Period, actions_overdue: int | None = None) -> Overview:
+def overview_of(facts: Facts, p: Period, actions_overdue: int) -> Overview:
     levels = Counter(c.level for c in facts.open_cases)
     flags = Counter(code for c in facts.open_cases for code in c.flags)
     assessed_days = [
@@ -495,7 +513,8 @@ async def overview(
     flag_limit: int = FLAG_CASE_LIMIT,
 ) -> Overview:
     principal.require("stats.read")
-    return overview_of(await _facts(session, p, flag_limit), p)
+    facts = await _facts(session, p, flag_limit)
+    return overview_of(facts, p, await _actions_overdue(session, p.at))
 
 
 async def equality(session: AsyncSession, principal: Principal, p: Period) -> Equality:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import time_machine
+
 from app.risk.flags import FLAG_CODES, london_date
 from tests.api.risk_helpers import iso, new_case, now, post
 from tests.conftest import auth
+from tests.meetings.conftest import london, meeting, plan
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -281,3 +284,53 @@ async def test_equality_ethnicity_groups_and_interview_rates(client, keys):
         "not_known",
         "not_recorded",
     ]
+
+
+async def test_overview_counts_actions_overdue(db, client, keys):
+    h = auth(keys["coordinator"])
+    with time_machine.travel(london(2027, 3, 22, 7, 0), tick=False) as traveller:
+        await plan(db, london(2027, 3, 22, 7, 0))
+        child = await new_case(client, keys["coordinator"])
+        m = await meeting(db, "dram", dt.date(2027, 3, 23))
+        r = await client.post(
+            f"/api/v1/meetings/{m.id}/agenda/items",
+            json={"case_id": child["id"], "reason": "police intelligence overnight"},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+        assert (await client.post(f"/api/v1/meetings/{m.id}/agenda/publish", headers=h)).is_success
+        traveller.move_to(london(2027, 3, 23, 10, 0))
+        decision = {
+            "case_id": child["id"],
+            "progress": "no_change",
+            "summary": "Joint visit agreed.",
+            "actions": [
+                {"description": "Joint visit", "owner_agency": "police", "due_date": "2027-03-25"},
+                {"description": "Safety plan", "owner_agency": "council", "due_date": "2027-04-30"},
+            ],
+        }
+        r = await client.post(f"/api/v1/meetings/{m.id}/decisions", json=decision, headers=h)
+        assert r.status_code == 201, r.text
+        assert (await get(client, keys["auditor"], "/api/v1/stats/overview"))[
+            "actions_overdue"
+        ] == 0
+
+        traveller.move_to(london(2027, 3, 26, 9, 0))  # the joint visit was due yesterday
+        body = await get(client, keys["auditor"], "/api/v1/stats/overview")
+        assert body["actions_overdue"] == 1
+        assert body["flags_by_code"]["actions_overdue"] == 1
+        # Counted at the end of the 24th it was not yet overdue; at the end of the 25th, its
+        # due day, it was.
+        past = await get(client, keys["auditor"], "/api/v1/stats/overview", to="2027-03-24")
+        assert past["actions_overdue"] == 0
+        past = await get(client, keys["auditor"], "/api/v1/stats/overview", to="2027-03-25")
+        assert past["actions_overdue"] == 1
+
+        police_action = r.json()["actions"][0]["id"]
+        r = await client.patch(
+            f"/api/v1/actions/{police_action}", json={"status": "done"}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        assert (await get(client, keys["auditor"], "/api/v1/stats/overview"))[
+            "actions_overdue"
+        ] == 0
