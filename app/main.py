@@ -32,11 +32,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         scheduler = None
         if settings.scheduler == "on":
             from app.meetings.jobs import MeetingScheduler
+            from app.webhooks.delivery import deliver_due
+
+            async def deliver_webhooks() -> int:
+                return await deliver_due(
+                    database,
+                    allow_private=settings.webhook_allow_private,
+                    require_https=settings.env == "production",
+                )
 
             scheduler = MeetingScheduler(
                 database,
                 lock_retry_seconds=settings.scheduler_lock_retry_seconds,
                 publish_every_seconds=settings.scheduler_publish_interval_seconds,
+                deliver_webhooks=deliver_webhooks,
             )
             await scheduler.start()
         app.state.scheduler = scheduler

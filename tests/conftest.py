@@ -151,6 +151,10 @@ async def keys(db: Database) -> dict[str, str]:
     Keys are named `<role>` for the council, and `police_<role>` / `health_<role>` for the
     practitioner and partner roles of the other agencies.
     """
+    return await standard_partnership(db)
+
+
+async def standard_partnership(db: Database) -> dict[str, str]:
     out: dict[str, str] = {}
     async with db.transaction() as session:
         for code, kind in (

@@ -153,6 +153,8 @@ class MeetingScheduler:
         publish_every_seconds: float = 30.0,
         materialise_every_seconds: float = 3600.0,
         overdue_every_seconds: float = 900.0,
+        deliver_webhooks: Callable[[], Awaitable[int]] | None = None,
+        deliver_every_seconds: float = 10.0,
     ) -> None:
         self.db = db
         self.lock_retry_seconds = lock_retry_seconds
@@ -160,7 +162,12 @@ class MeetingScheduler:
             "publish-due-agendas": publish_every_seconds,
             "materialise-meetings": materialise_every_seconds,
             "mark-overdue-actions": overdue_every_seconds,
+            "deliver-webhooks": deliver_every_seconds,
         }
+        # The outbox's deliveries are claimed with a lease, so delivering from the leader is
+        # safe beside any other sender; the app passes it in (the meetings package does not
+        # know the webhook settings).
+        self.deliver_webhooks = deliver_webhooks
         self._leadership = _AdvisoryLock(db.url) if db.dialect == "postgresql" else _Leadership()
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
@@ -216,6 +223,14 @@ class MeetingScheduler:
                 name=job_id,
                 replace_existing=True,
             )
+        if self.deliver_webhooks is not None:
+            scheduler.add_job(
+                self.deliver_webhooks,
+                IntervalTrigger(seconds=self.intervals["deliver-webhooks"], timezone=dt.UTC),
+                id="deliver-webhooks",
+                name="deliver-webhooks",
+                replace_existing=True,
+            )
         # Catch up at once: plan, then publish whatever cutoff passed while no one led.
         scheduler.add_job(
             self._catch_up,
@@ -230,6 +245,8 @@ class MeetingScheduler:
     async def _catch_up(self) -> None:
         try:
             await run_all(self.db)
+            if self.deliver_webhooks is not None:
+                await self.deliver_webhooks()  # what waited in the outbox while no one led
         finally:
             self.caught_up.set()
 

@@ -170,3 +170,51 @@ async def test_publishing_and_overdue_actions_are_announced_to_subscribers_once(
     assert published["meeting_id"] == str(monday.id) and published["items"] == 1
     assert published["as_of"].startswith("2027-03-22T08:30:00")
     assert events[1].case_id is not None and events[1].payload["data"]["owner_agency"] == "police"
+
+
+async def test_the_app_scheduler_delivers_what_it_publishes_to_subscribers(
+    db, database_url, client, keys
+):
+    import json
+
+    from app.config import Settings
+    from app.main import create_app
+    from tests.api.test_webhooks import Receiver
+    from tests.conftest import TEST_SECRET
+
+    receiver = Receiver()
+    try:
+        r = await client.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url, "events": ["agenda.published"]},
+            headers=auth(keys["admin"]),
+        )
+        assert r.status_code == 201, r.text
+        await plan(db, london(2026, 1, 5, 7, 0))  # a past week: every cutoff has passed
+        settings = Settings(
+            database_url=database_url,
+            subject_key_secret=TEST_SECRET,
+            scheduler="on",
+            webhook_allow_private=True,
+            scheduler_lock_retry_seconds=0.05,
+        )
+        app = create_app(settings, db=db)
+        async with app.router.lifespan_context(app):
+            await asyncio.wait_for(app.state.scheduler.caught_up.wait(), timeout=30)
+        bodies = [json.loads(body) for _, body in receiver.requests]
+        published = {b["data"]["meeting_id"] for b in bodies if b["type"] == "agenda.published"}
+        async with db.transaction() as session:
+            done = {
+                str(m)
+                for m in (
+                    await session.scalars(
+                        select(Meeting.id).where(Meeting.agenda_status == "published")
+                    )
+                ).all()
+            }
+        first = await meeting(db, "dram", D(2026, 1, 5))
+        assert str(first.id) in published  # delivered at take-over, not left in the outbox
+        assert published <= done
+        assert len(bodies) == len(published)  # once each
+    finally:
+        receiver.server.shutdown()
