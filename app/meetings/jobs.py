@@ -53,12 +53,12 @@ async def mark_overdue(db: Database, now: dt.datetime | None = None) -> int:
     return await mark_overdue_actions(db, now or utcnow())
 
 
-def counted(job_id: str, job: Callable[[Database], Awaitable[object]]) -> Callable[..., Any]:
+def counted(job_id: str, job: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
     """The job, counted in `riskreg_scheduler_job_runs_total` by outcome; failures logged."""
 
-    async def run(db: Database) -> object:
+    async def run(*args: Any) -> object:
         try:
-            result = await job(db)
+            result = await job(*args)
         except Exception:
             JOB_RUNS.labels(job_id, "failure").inc()
             log.exception("scheduler job failed: %s", job_id)
@@ -225,7 +225,7 @@ class MeetingScheduler:
             )
         if self.deliver_webhooks is not None:
             scheduler.add_job(
-                self.deliver_webhooks,
+                counted("deliver-webhooks", self.deliver_webhooks),
                 IntervalTrigger(seconds=self.intervals["deliver-webhooks"], timezone=dt.UTC),
                 id="deliver-webhooks",
                 name="deliver-webhooks",
