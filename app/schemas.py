@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    model_validator,
+)
 
 from app.db import utcnow
 
@@ -14,10 +21,28 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class RequestModel(BaseModel):
     """Every request body: unknown fields are refused, so a stray `name` is never stored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: object) -> object:
+        # PostgreSQL text cannot hold U+0000: refuse it here (422), not at the INSERT (500).
+        if _has_nul(data):
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return data
 
 
 class ResponseModel(BaseModel):
