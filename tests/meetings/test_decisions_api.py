@@ -267,3 +267,21 @@ async def test_closing_a_meeting_and_language_in_a_summary(db, client, keys):
         assert (await client.get(missing, headers=auth(keys["admin"]))).status_code == 404
         assert (await client.get(missing)).status_code == 401
         assert (await client.get("/api/v1/meetings")).status_code == 401
+
+
+async def test_a_nul_character_is_refused_not_a_server_error(db, client, keys):
+    await plan(db, london(2027, 3, 22, 7, 0))
+    case = await new_case(client, keys["coordinator"])
+    m = await meeting(db, "dram", D(2027, 3, 23))
+    r = await client.post(
+        f"/api/v1/meetings/{m.id}/agenda/items",
+        json={"case_id": case["id"], "reason": "late\x00item"},
+        headers=auth(keys["coordinator"]),
+    )
+    assert r.status_code == 422, r.text
+    r = await client.post(
+        f"/api/v1/cases/{case['id']}/close",
+        json={"reason": "safe\x00"},
+        headers=auth(keys["coordinator"]),
+    )
+    assert r.status_code == 422, r.text
