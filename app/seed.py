@@ -264,16 +264,12 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
     # Assessments at the review interval of each level, mostly on time.
     assessments: list[dict[str, Any]] = []
     first_indicator_at: dict[str, dt.datetime] = {}
-    t = created_at + DAY * rng.uniform(0.2, 6)
-    if end - created_at < 8 * DAY and rng.random() < 0.3:
-        t = end + DAY  # not assessed yet
-    level_now = base
-    while t < end:
-        level_now = _drift(rng, base) if assessments else base
-        indicators = list(rng.choice(plan.pools[level_now]))
-        on = t.date()
-        score, calculated = calculated_level(plan.tool, indicators, birth_month, on)
-        agency = lead if rng.random() < 0.7 else rng.choice((a["police"], a["health"], lead))
+    # Most are assessed within the first week; a few wait weeks (the no_assessment flag).
+    t = created_at + DAY * (rng.uniform(0.2, 6) if rng.random() < 0.92 else rng.uniform(8, 60))
+
+    def assess(t: dt.datetime, target: str, agency: uuid.UUID) -> dt.timedelta | None:
+        indicators = list(rng.choice(plan.pools[target]))
+        score, calculated = calculated_level(plan.tool, indicators, birth_month, t.date())
         judgement = None
         rationale = None
         if calculated != "none" and rng.random() < 0.05:
@@ -304,6 +300,18 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
             }
         )
         involved.add(agency)
+        return interval
+
+    while t < end:
+        target = _drift(rng, base) if assessments else base
+        agency = lead if rng.random() < 0.7 else rng.choice((a["police"], a["health"], lead))
+        interval = assess(t, target, agency)
+        if rng.random() < 0.03:
+            # Another agency sees it very differently within days (assessor disagreement).
+            other = "high" if rank(target) <= 1 else "none"
+            seen_at = t + DAY * rng.uniform(1, 10)
+            if seen_at < end:
+                assess(seen_at, other, a["police"] if agency != a["police"] else a["health"])
         if interval is None:
             if rng.random() < 0.5:
                 break
@@ -334,7 +342,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
                 rows.missing_episodes.append(row)
                 involved.add(row["agency_id"])
                 start = ended + DAY * rng.uniform(1, 12)
-    if closed_at is None and rng.random() < {"none": 0.002, "low": 0.01}.get(base, 0.05):
+    if closed_at is None and rng.random() < {"none": 0.005, "low": 0.02}.get(base, 0.08):
         start = (as_of - HOUR * rng.uniform(2, 90)).replace(microsecond=0)
         if start > created_at:
             rows.missing_episodes.append(_episode(rng, case_id, a["police"], start, None, as_of))
@@ -349,7 +357,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         x = rng.random()
         if x < 0.04:
             note = rng.choice(NOTES)
-        elif x < 0.045:
+        elif x < 0.06:
             note = rng.choice(BLAMING_NOTES)
         rows.case_events.append(
             {
@@ -496,7 +504,7 @@ def _episode(
         "started_at": started,
         "ended_at": ended,
         "return_interview_at": interview,
-        "notes": rng.choice(BLAMING_NOTES) if rng.random() < 0.01 else None,
+        "notes": rng.choice(BLAMING_NOTES) if rng.random() < 0.03 else None,
         "recorded_at": max(recorded_at, started),
         "ended_recorded_at": ended_recorded,
         "return_interview_recorded_at": interview_recorded,

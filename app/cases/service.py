@@ -54,11 +54,19 @@ async def agency_by_code(session: AsyncSession, code: str, loc: list[str | int])
     return agency
 
 
+# An agency's code never changes and agencies are never deleted, so id -> code is read once.
+_agency_code_cache: dict[uuid.UUID, str] = {}
+
+
 async def _agency_codes(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids)))
-    return {row[0]: row[1] for row in rows}
+    found = {i: code for i in ids if (code := _agency_code_cache.get(i)) is not None}
+    missing = ids - set(found)
+    if missing:
+        rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(missing)))
+        for agency_id, code in rows:
+            _agency_code_cache[agency_id] = code
+            found[agency_id] = code
+    return found
 
 
 async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseRead]:
@@ -80,7 +88,9 @@ async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseR
         {c.lead_agency_id for c in cases}
         | {c.referral_source_id for c in cases if c.referral_source_id},
     )
-    risk = await risk_summaries(session, ids, utcnow())
+    risk = await risk_summaries(
+        session, ids, utcnow(), known=[(c.id, c.created_at, c.status) for c in cases]
+    )
     out = []
     for c in cases:
         current_risk, flags = risk[c.id]
