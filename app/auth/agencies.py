@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,23 @@ from app.auth.principal import Principal
 from app.auth.schemas import AgencyCreate, AgencyRead, ApiKeyCreate, ApiKeyCreated
 from app.errors import Conflict
 from app.models import Agency, Role
+
+# An agency's code never changes and agencies are never deleted, so id -> code is read once
+# per process: a request showing agency codes skips this query once they are known.
+_code_by_id: dict[uuid.UUID, str] = {}
+
+
+async def agency_codes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Agency id -> code for the given ids, in at most one query."""
+    wanted = set(ids)
+    found = {i: code for i in wanted if (code := _code_by_id.get(i)) is not None}
+    missing = wanted - set(found)
+    if missing:
+        rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(missing)))
+        for agency_id, code in rows:
+            _code_by_id[agency_id] = code
+            found[agency_id] = code
+    return found
 
 
 async def create_agency(session: AsyncSession, body: AgencyCreate) -> Agency:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.access import involve, postable_case, readable_case
+from app.auth.agencies import agency_codes
 from app.auth.principal import Principal, readable_case_clause
 from app.cases.pseudonym import new_pseudonym
 from app.cases.schemas import (
@@ -31,6 +29,7 @@ from app.cases.subjects import IdentifierScheme, subject_digest
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PreconditionFailed, field_error
 from app.models import Agency, Case, CaseAgency, CaseStatusChange, SubjectIdentifier
+from app.pagination import decode_cursor, encode_cursor
 from app.risk.evaluation import scan_flagged
 from app.risk.flags import Window
 from app.risk.service import check_flag_code
@@ -54,21 +53,6 @@ async def agency_by_code(session: AsyncSession, code: str, loc: list[str | int])
     return agency
 
 
-# An agency's code never changes and agencies are never deleted, so id -> code is read once.
-_agency_code_cache: dict[uuid.UUID, str] = {}
-
-
-async def _agency_codes(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    found = {i: code for i in ids if (code := _agency_code_cache.get(i)) is not None}
-    missing = ids - set(found)
-    if missing:
-        rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(missing)))
-        for agency_id, code in rows:
-            _agency_code_cache[agency_id] = code
-            found[agency_id] = code
-    return found
-
-
 async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseRead]:
     """The API view of cases: a fixed number of queries whatever the number of cases."""
     if not cases:
@@ -83,7 +67,7 @@ async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseR
     )
     for case_id, code in rows:
         involved[case_id].append(code)
-    codes = await _agency_codes(
+    codes = await agency_codes(
         session,
         {c.lead_agency_id for c in cases}
         | {c.referral_source_id for c in cases if c.referral_source_id},
@@ -229,20 +213,6 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
     return await case_read(session, await readable_case(session, principal, case_id))
 
 
-def _encode_cursor(case: Case) -> str:
-    raw = json.dumps([case.created_at.isoformat(), str(case.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, case_id = json.loads(raw)
-        return dt.datetime.fromisoformat(created), uuid.UUID(case_id)
-    except (ValueError, TypeError) as exc:
-        raise field_error(["query", "cursor"], "is not a cursor this service gave out") from exc
-
-
 async def list_cases(
     session: AsyncSession,
     principal: Principal,
@@ -267,7 +237,7 @@ async def list_cases(
     if flag:
         check_flag_code(flag, ["query", "flag"])
     if cursor:
-        created, last_id = _decode_cursor(cursor)
+        created, last_id = decode_cursor(cursor)
         stmt = stmt.where(
             or_(Case.created_at < created, and_(Case.created_at == created, Case.id < last_id))
         )
@@ -280,11 +250,15 @@ async def list_cases(
         kept = [case for case, _ in found]
         return Page[CaseRead](
             items=await case_reads(session, kept),
-            next_cursor=_encode_cursor(kept[-1]) if more else None,
+            next_cursor=encode_cursor(kept[-1].created_at, kept[-1].id) if more else None,
         )
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
     cases = list((await session.scalars(stmt)).all())
-    next_cursor = _encode_cursor(cases[limit - 1]) if len(cases) > limit else None
+    next_cursor = (
+        encode_cursor(cases[limit - 1].created_at, cases[limit - 1].id)
+        if len(cases) > limit
+        else None
+    )
     return Page[CaseRead](items=await case_reads(session, cases[:limit]), next_cursor=next_cursor)
 
 
@@ -399,7 +373,7 @@ async def link_identifier(
         existing = row
     # Holding the identifier makes the caller's agency involved, even for a shared NHS number.
     await involve(session, case.id, principal.agency_id)
-    codes = await _agency_codes(session, {existing.agency_id})
+    codes = await agency_codes(session, {existing.agency_id})
     return IdentifierRead(
         id=existing.id,
         case_id=case.id,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -14,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.access import involve, postable_case, readable_case
+from app.auth.agencies import agency_codes
 from app.auth.principal import Principal, readable_case_clause
 from app.cases.schemas import FlagRead
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable, field_error
-from app.models import Agency, Assessment, Case, CaseEvent, MissingEpisode
+from app.models import Assessment, Case, CaseEvent, MissingEpisode
+from app.pagination import decode_cursor, encode_cursor
 from app.risk import language
 from app.risk.evaluation import flags_for_cases, scan_flagged
 from app.risk.flags import FLAG_CODES, RETURN_INTERVIEW_DUE, Flag, Window, london_date
@@ -62,28 +62,6 @@ def warnings(fields: Iterable[tuple[str, str | None]]) -> list[LanguageFinding]:
 
 def check_language(text: str) -> LanguageCheckOut:
     return LanguageCheckOut(findings=warnings([("text", text)]), sources=language.sources())
-
-
-async def agency_codes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted)))
-    return {row[0]: row[1] for row in rows}
-
-
-def encode_cursor(moment: dt.datetime, record_id: uuid.UUID) -> str:
-    raw = json.dumps([moment.isoformat(), str(record_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        moment, record_id = json.loads(raw)
-        return dt.datetime.fromisoformat(moment), uuid.UUID(record_id)
-    except (ValueError, TypeError) as exc:
-        raise field_error(["query", "cursor"], "is not a cursor this service gave out") from exc
 
 
 async def _newest_first(
