@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, insert, select
+from sqlalchemy import JSON, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.pseudonym import ALPHABET, LENGTH, PREFIX
@@ -673,5 +673,8 @@ async def seed(
             report.levels[level] = report.levels.get(level, 0) + 1
             report.open_cases += case["status"] == "open"
         bar.update(first + count)
+    # Fresh statistics, so the planner sees the new row counts (set-based flags, agendas).
+    async with db.transaction() as session:
+        await session.execute(text("ANALYZE"))
     report.seconds = time.monotonic() - started
     return report

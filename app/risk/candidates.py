@@ -95,6 +95,64 @@ def _needs_pairs(needs: Iterable[dict[str, str]]) -> dict[str, set[str]]:
     return by_service
 
 
+_LATEST_COLUMNS = (
+    "level",
+    "calculated_level",
+    "judgement_level",
+    "next_review_due",
+    "indicators",
+    "assessed_at",
+)
+
+
+def _cases_with_latest(dialect: str, at: dt.datetime, open_only: bool) -> Any:
+    """Each case (open at `at`, if asked) with its latest assessment known at `at`.
+
+    PostgreSQL: a LATERAL join, one backward index probe per case. Elsewhere: the latest id by
+    a correlated subquery, then a primary-key join (SQLite joins by nested loops anyway).
+    """
+    known_case = and_(C.created_at <= at, _open_at(at) if open_only else true())
+    if dialect == "postgresql":
+        latest = (
+            select(A.id, *(getattr(A, name) for name in _LATEST_COLUMNS))
+            .where(A.case_id == C.id, _known_assessment(at))
+            .order_by(A.assessed_at.desc(), A.recorded_at.desc(), A.id.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        return (
+            select(
+                C.id.label("case_id"),
+                C.created_at.label("created_at"),
+                latest.c.id.label("latest_id"),
+                *(latest.c[name] for name in _LATEST_COLUMNS),
+            )
+            .select_from(C.__table__.outerjoin(latest, true()))
+            .where(known_case)
+            .subquery("base")
+        )
+    ids = (
+        select(
+            C.id.label("case_id"),
+            C.created_at.label("created_at"),
+            latest_assessment_id(at).label("latest_id"),
+        )
+        .where(known_case)
+        .subquery("ids")
+    )
+    latest = A.__table__.alias("latest")
+    return (
+        select(
+            ids.c.case_id,
+            ids.c.created_at,
+            ids.c.latest_id,
+            *(latest.c[name] for name in _LATEST_COLUMNS),
+        )
+        .select_from(ids.outerjoin(latest, latest.c.id == ids.c.latest_id))
+        .subquery("base")
+    )
+
+
 def candidate_query(
     codes: Collection[str],
     at: dt.datetime,
@@ -102,22 +160,15 @@ def candidate_query(
     *,
     needs: dict[str, set[str]],
     open_only: bool,
+    dialect: str,
 ) -> Select[tuple[uuid.UUID]]:
     """Ids of the cases that may carry one of `codes` at `at` (a superset; never fewer)."""
     unknown = set(codes) - set(FLAG_CODES)
     if unknown:
         raise ValueError(f"unknown flag codes: {sorted(unknown)}")
-    latest = A.__table__.alias("latest")
-    lc = latest.c
-    base = (
-        select(C.id.label("case_id"), latest_assessment_id(at).label("latest_id"))
-        .where(C.created_at <= at, _open_at(at) if open_only else true())
-        .subquery("base")
-    )
+    base = _cases_with_latest(dialect, at, open_only)
+    lc = base.c
     case_id = base.c.case_id
-
-    def cases_where(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
-        return case_id.in_(select(C.id).where(*clauses))
 
     def episodes_where(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
         return case_id.in_(select(E.case_id).where(_known_episode(at), *clauses))
@@ -133,7 +184,7 @@ def candidate_query(
         assessments_where(A.assessed_at > window.start),
     )
     conditions: dict[str, ColumnElement[bool]] = {
-        "new_referral": cases_where(_in_window(C.created_at, window)),
+        "new_referral": _in_window(lc.created_at, window),
         "risk_escalated": level_changed,
         "risk_reduced": level_changed,
         "new_missing_episode": or_(
@@ -165,8 +216,8 @@ def candidate_query(
         "assessment_overdue": lc.next_review_due < at,
         # 5 working days are at least 5 calendar days.
         "no_assessment": and_(
-            base.c.latest_id.is_(None),
-            cases_where(C.created_at < at - dt.timedelta(days=NO_ASSESSMENT_WORKING_DAYS)),
+            lc.latest_id.is_(None),
+            lc.created_at < at - dt.timedelta(days=NO_ASSESSMENT_WORKING_DAYS),
         ),
         "judgement_below_tool": and_(
             lc.judgement_level.is_not(None), lc.judgement_level != lc.calculated_level
@@ -234,12 +285,7 @@ def candidate_query(
         ),
     }
     wanted = [conditions[code] for code in FLAG_CODES if code in codes]
-    return (
-        select(case_id)
-        .select_from(base.outerjoin(latest, lc.id == base.c.latest_id))
-        .where(or_(false(), *wanted))
-        .order_by(case_id)
-    )
+    return select(case_id).where(or_(false(), *wanted)).order_by(case_id)
 
 
 async def referral_needs_by_service(session: AsyncSession) -> dict[str, set[str]]:
@@ -272,7 +318,9 @@ async def candidate_cases(
     open_only: bool = False,
 ) -> list[uuid.UUID]:
     needs = await referral_needs_by_service(session)
-    stmt = candidate_query(codes, at, window, needs=needs, open_only=open_only)
+    stmt = candidate_query(
+        codes, at, window, needs=needs, open_only=open_only, dialect=session.bind.dialect.name
+    )
     return list(await session.scalars(stmt))
 
 
