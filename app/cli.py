@@ -105,6 +105,22 @@ async def _seed(cases: int, seed: int, as_of: str | None, batch: int, quiet: boo
     print(report.summary())
 
 
+async def _run_jobs(which: str) -> None:
+    from app.meetings import jobs
+
+    db = Database(get_settings().database_url)
+    try:
+        if which in ("materialise", "all"):
+            planned = await jobs.materialise_meetings(db)
+            print(f"meetings: {planned.created} created, {planned.moved} moved")
+        if which in ("publish", "all"):
+            print(f"agendas published: {await jobs.publish_due_agendas(db)}")
+        if which in ("overdue", "all"):
+            print(f"actions newly overdue: {await jobs.mark_overdue(db)}")
+    finally:
+        await db.dispose()
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
@@ -155,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=2000, help="cases per transaction")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser(
+        "jobs", help="run the meeting jobs once (safe beside a running scheduler: work is claimed)"
+    )
+    p.add_argument("which", choices=["materialise", "publish", "overdue", "all"])
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="action", required=True
     )
@@ -179,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_demo())
         elif args.command == "seed":
             asyncio.run(_seed(args.cases, args.seed, args.as_of, args.batch, args.quiet))
+        elif args.command == "jobs":
+            asyncio.run(_run_jobs(args.which))
         elif args.command == "audit":
             return asyncio.run(_audit_verify())
     except Exception as exc:  # a clear one-line error for people at a terminal

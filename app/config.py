@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     subject_key_secret: str = DEVELOPMENT_SUBJECT_SECRET
     scheduler: Literal["on", "off"] = "on"
+    # How often a replica that does not lead retries the scheduler lock (SPEC §7: take over
+    # within a minute), and how often the leader publishes agendas whose cutoff has passed.
+    scheduler_lock_retry_seconds: float = Field(default=15.0, gt=0, le=60)
+    scheduler_publish_interval_seconds: float = Field(default=30.0, gt=0, le=300)
     timezone: str = "Europe/London"
     retention_days: int = Field(default=2555, ge=1)
     log_level: str = "INFO"

@@ -29,9 +29,22 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler == "on":
+            from app.meetings.jobs import MeetingScheduler
+
+            scheduler = MeetingScheduler(
+                database,
+                lock_retry_seconds=settings.scheduler_lock_retry_seconds,
+                publish_every_seconds=settings.scheduler_publish_interval_seconds,
+            )
+            await scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             if owns_db:
                 await database.dispose()
 

@@ -28,6 +28,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "language.check": frozenset(Role),
     "audit.read": frozenset({R.admin, R.auditor}),
     "stats.read": frozenset({R.admin, R.auditor, R.coordinator, R.chair}),
+    # Meetings (issue 4). Meeting times hold no case data; agendas and decisions do.
+    "meeting.read": frozenset(Role),
+    "series.edit": frozenset({R.admin}),
+    "agenda.read": frozenset({R.admin, R.coordinator, R.chair}),
+    "agenda.edit": frozenset({R.admin, R.coordinator}),
+    "decision.record": frozenset({R.admin, R.coordinator, R.chair}),
+    "action.read": frozenset({R.admin, R.coordinator, R.chair, R.practitioner, R.partner}),
+    # Practitioners and partners only for actions their agency owns (checked in the service).
+    "action.update": frozenset({R.admin, R.coordinator, R.practitioner, R.partner}),
     "webhook.manage": frozenset({R.admin, R.partner}),
 }
 

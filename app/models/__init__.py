@@ -5,11 +5,14 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.models.idempotency import IdempotencyRecord
+from app.models.meetings import Action, AgendaItem, Decision, Meeting, MeetingSeries
 from app.models.risk import Assessment, CaseEvent, MissingEpisode, RiskToolVersion
 from app.models.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "Action",
     "Agency",
+    "AgendaItem",
     "AgencyKind",
     "Assessment",
     "ApiKey",
@@ -20,7 +23,10 @@ __all__ = [
     "CaseAgency",
     "CaseEvent",
     "CaseStatusChange",
+    "Decision",
     "IdempotencyRecord",
+    "Meeting",
+    "MeetingSeries",
     "MissingEpisode",
     "OutboxEvent",
     "RiskToolVersion",

@@ -30,7 +30,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from app.models import Assessment, Case, CaseEvent, MissingEpisode, RiskToolVersion
+from app.models import (
+    Action,
+    Assessment,
+    Case,
+    CaseEvent,
+    Decision,
+    MissingEpisode,
+    RiskToolVersion,
+)
 from app.risk.evaluation import load_case_records
 from app.risk.flags import (
     CRIMINALISING_EVENTS,
@@ -38,6 +46,7 @@ from app.risk.flags import (
     EDUCATION_PERIOD,
     FLAG_CODES,
     NO_ASSESSMENT_WORKING_DAYS,
+    NO_PROGRESS,
     PLACEMENT_COUNT,
     PLACEMENT_PERIOD,
     REPEAT_MISSING_COUNT,
@@ -46,6 +55,7 @@ from app.risk.flags import (
     Flag,
     Window,
     evaluate,
+    london_date,
 )
 from app.risk.tool import cached_referral_needs, remember_referral_needs
 
@@ -271,10 +281,25 @@ def candidate_query(
             V.type.in_(("missing_education", "education_exclusion")),
             V.occurred_at >= at - EDUCATION_PERIOD,
         ),
-        # The loader gives the rules no actions or decisions until the meetings tables come:
-        # no case can be overdue on actions, and only a high case can be stalled.
-        "actions_overdue": false(),
-        "stalled": lc.level == "high",
+        "actions_overdue": case_id.in_(
+            select(Action.case_id).where(
+                Action.created_at <= at,
+                Action.due_date < london_date(at),
+                # As the loader reads it: a status changed after `at` was still open then.
+                or_(Action.status == "open", Action.status_changed_at > at),
+            )
+        ),
+        # High now, or a known decision that could be the last one of a stalled case (it
+        # marked it stalled, or recorded no progress).
+        "stalled": or_(
+            lc.level == "high",
+            case_id.in_(
+                select(Decision.case_id).where(
+                    Decision.recorded_at <= at,
+                    or_(Decision.stalled.is_(True), Decision.progress.in_(sorted(NO_PROGRESS))),
+                )
+            ),
+        ),
         "language_concern": or_(
             assessments_where(
                 _in_window(A.recorded_at, window),

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
 from app.db import UTCDateTime
+from app.meetings.facts import meeting_facts
 from app.models import (
     Assessment,
     Case,
@@ -159,9 +160,9 @@ async def load_case_records(
 ) -> dict[uuid.UUID, CaseRecords]:
     """The records of each case as the register knew them at `at`.
 
-    Cases created after `at` are absent from the result. `actions` and `decisions` are left
-    empty here until the meetings package fills them from its tables. A caller that already
-    holds the cases may pass `known` as (id, created_at, status) to save a query.
+    Cases created after `at` are absent from the result. `actions` and `decisions` come from
+    the meetings tables (`app.meetings.facts`), under the same as-of rule. A caller that
+    already holds the cases may pass `known` as (id, created_at, status) to save a query.
     """
     ids = list(dict.fromkeys(case_ids))
     if not ids:
@@ -240,12 +241,15 @@ async def load_case_records(
             )
         )
 
+    actions, decisions = await meeting_facts(session, ids, at, among)
     return {
         case_id: CaseRecords(
             case=CaseFacts(id=case_id, status=status.get(case_id, "open"), created_at=created),
             assessments=tuple(assessments[case_id]),
             episodes=tuple(episodes[case_id]),
             events=tuple(events[case_id]),
+            actions=actions.get(case_id, ()),
+            decisions=decisions.get(case_id, ()),
         )
         for case_id, created in cases.items()
     }

@@ -1,7 +1,7 @@
 """perf indexes: time indexes for set-based flag evaluation and case lists at scale
 
 Revision ID: 0005_perf_indexes
-Revises: 0004
+Revises: 0005 (meetings and webhooks joined)
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0005_perf_indexes"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -48,6 +48,8 @@ class World:
     episodes: dict[str, str] = field(default_factory=dict)  # own/other (ended)
     spare_key: str = ""
     webhook: str = ""
+    meetings: dict[str, str] = field(default_factory=dict)  # dram_draft/dram_published/mace
+    actions: dict[str, str] = field(default_factory=dict)  # own/other: owned by the lead agency
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,136 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         200,
         lambda w, s: f"/api/v1/webhooks/{w.webhook}/deliveries",
     ),
+    # Meetings (issue 4): meeting times are for everyone; agendas and decisions hold case data.
+    ("GET", "/api/v1/meeting-series"): Op(EVERYONE, 200, fixed("/api/v1/meeting-series")),
+    ("GET", "/api/v1/meeting-series/{code}"): Op(
+        EVERYONE, 200, fixed("/api/v1/meeting-series/dram")
+    ),
+    ("PATCH", "/api/v1/meeting-series/{code}"): Op(
+        frozenset({"admin"}),
+        200,
+        fixed("/api/v1/meeting-series/mace"),
+        body=lambda w: {"duration_minutes": 150},
+    ),
+    ("GET", "/api/v1/meetings"): Op(EVERYONE, 200, fixed("/api/v1/meetings")),
+    ("GET", "/api/v1/meetings/{meeting_id}"): Op(
+        EVERYONE, 200, lambda w, s: f"/api/v1/meetings/{w.meetings['dram_published']}"
+    ),
+    ("GET", "/api/v1/meetings/{meeting_id}/agenda"): Op(
+        EVERY_CASE, 200, lambda w, s: f"/api/v1/meetings/{w.meetings['dram_published']}/agenda"
+    ),
+    ("GET", "/api/v1/agendas/{kind}/{date}"): Op(
+        EVERY_CASE, 200, fixed("/api/v1/agendas/dram/2026-01-05")
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/agenda/publish"): Op(
+        frozenset({"admin", "coordinator"}),
+        200,
+        lambda w, s: f"/api/v1/meetings/{w.meetings['dram_draft']}/agenda/publish",
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/agenda/items"): Op(
+        frozenset({"admin", "coordinator"}),
+        201,
+        lambda w, s: f"/api/v1/meetings/{w.meetings['dram_draft']}/agenda/items",
+        body=lambda w: {"case_id": w.cases["other"], "reason": "police intelligence"},
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/close"): Op(
+        frozenset({"admin", "coordinator"}),
+        200,
+        lambda w, s: f"/api/v1/meetings/{w.meetings['dram_published']}/close",
+    ),
+    ("POST", "/api/v1/meetings/{meeting_id}/decisions"): Op(
+        EVERY_CASE,
+        201,
+        lambda w, s: f"/api/v1/meetings/{w.meetings['mace']}/decisions",
+        body=lambda w: {
+            "case_id": w.cases["own"],
+            "progress": "improving",
+            "summary": "Safety plan working.",
+            "actions": [
+                {"description": "Review", "owner_agency": "police", "due_date": "2030-01-31"}
+            ],
+        },
+    ),
+    ("GET", "/api/v1/meetings/{meeting_id}/decisions"): Op(
+        EVERY_CASE, 200, lambda w, s: f"/api/v1/meetings/{w.meetings['mace']}/decisions"
+    ),
+    ("GET", "/api/v1/actions"): Op(READERS, 200, fixed("/api/v1/actions")),
+    ("PATCH", "/api/v1/actions/{action_id}"): Op(
+        WRITERS,
+        200,
+        lambda w, s: f"/api/v1/actions/{w.actions[s]}",
+        body=lambda w: {"status": "done"},
+        unseen="hidden",
+    ),
+    ("GET", "/api/v1/calendar.ics"): Op(EVERYONE, 200, fixed("/api/v1/calendar.ics")),
 }
+
+
+async def _meetings(session, w: World, principals) -> None:  # type: ignore[no-untyped-def]
+    """A published DRAM and MACE with both cases on their agendas, a draft DRAM, and an
+    action on each case owned by its lead agency (council: own, health: other)."""
+    from app.meetings.series import ensure_series
+    from app.models import Action, AgendaItem, Decision, Meeting
+
+    await ensure_series(session)
+    now = dt.datetime.now(dt.UTC)
+    for name, kind, day, status in (
+        ("dram_published", "dram", dt.date(2026, 1, 5), "published"),
+        ("mace", "mace", dt.date(2026, 1, 6), "published"),
+        ("dram_draft", "dram", dt.date(2030, 1, 7), "draft"),
+    ):
+        start = dt.datetime.combine(day, dt.time(9, 30), dt.UTC)
+        meeting = Meeting(
+            kind=kind,
+            local_date=day,
+            timezone="Europe/London",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            agenda_cutoff=start - dt.timedelta(hours=1),
+            agenda_status=status,
+            published_at=now if status == "published" else None,
+            published_as_of=start - dt.timedelta(hours=1) if status == "published" else None,
+        )
+        session.add(meeting)
+        await session.flush()
+        w.meetings[name] = str(meeting.id)
+        if status == "published":
+            for scope in ("own", "other"):
+                session.add(
+                    AgendaItem(
+                        meeting_id=meeting.id,
+                        case_id=uuid.UUID(w.cases[scope]),
+                        pseudonym=f"CE-{scope.upper()}",
+                        risk_level=None,
+                        priority=0,
+                        reasons=[],
+                        added_by="rule",
+                    )
+                )
+    for scope, owner in (("own", "coordinator"), ("other", "health_practitioner")):
+        decision = Decision(
+            meeting_id=uuid.UUID(w.meetings["dram_published"]),
+            meeting_kind="dram",
+            case_id=uuid.UUID(w.cases[scope]),
+            progress="no_change",
+            summary="Reviewed.",
+            agency_id=principals["coordinator"].agency_id,
+        )
+        session.add(decision)
+        await session.flush()
+        action = Action(
+            decision_id=decision.id,
+            position=0,
+            meeting_id=decision.meeting_id,
+            set_at_meeting_kind="dram",
+            case_id=decision.case_id,
+            description="Visit",
+            owner_agency_id=principals[owner].agency_id,
+            due_date=dt.date(2030, 1, 31),
+        )
+        session.add(action)
+        await session.flush()
+        w.actions[scope] = str(action.id)
 
 
 def test_every_operation_has_an_access_rule(app):
@@ -271,6 +402,7 @@ async def _world(db, keys) -> World:
             allow_private=True,
         )
         w.webhook = str(hook.id)
+        await _meetings(session, w, p)
     return w
 
 

@@ -1,0 +1,1 @@
+"""Meetings: series, working-day calendar, materialisation, agendas, decisions, actions, jobs."""
