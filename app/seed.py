@@ -272,7 +272,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         score, calculated = calculated_level(plan.tool, indicators, birth_month, t.date())
         judgement = None
         rationale = None
-        if calculated != "none" and rng.random() < 0.05:
+        if calculated != "none" and rng.random() < 0.03:
             judgement = ("none", "low", "medium", "high")[rank(calculated) - 1]
             rationale = rng.choice(RATIONALES)
         level = judgement or calculated
@@ -327,11 +327,11 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
     rows.assessments = assessments
 
     # Missing episodes, clustered in bursts in some children.
-    p_missing = {"none": 0.04, "low": 0.15, "medium": 0.4, "high": 0.7}[base]
+    p_missing = {"none": 0.03, "low": 0.10, "medium": 0.3, "high": 0.6}[base]
     if rng.random() < p_missing:
         for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
             start = moment(created_at, end)
-            for _ in range(rng.choice((1, 1, 2, 3, 4, 6))):
+            for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 5))):
                 if start >= end:
                     break
                 duration = HOUR * min(rng.expovariate(1 / 14) + 1, 120)
@@ -341,8 +341,8 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
                     break
                 rows.missing_episodes.append(row)
                 involved.add(row["agency_id"])
-                start = ended + DAY * rng.uniform(1, 12)
-    if closed_at is None and rng.random() < {"none": 0.005, "low": 0.02}.get(base, 0.08):
+                start = ended + DAY * rng.uniform(3, 30)
+    if closed_at is None and rng.random() < {"none": 0.003, "low": 0.01}.get(base, 0.03):
         start = (as_of - HOUR * rng.uniform(2, 90)).replace(microsecond=0)
         if start > created_at:
             rows.missing_episodes.append(_episode(rng, case_id, a["police"], start, None, as_of))
@@ -375,7 +375,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         involved.add(agency)
 
     if looked_after:
-        for _ in range(rng.choice((0, 1, 1, 2, 3, 4, 5))):
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
             event("placement_move", moment(created_at, end), lead)
     if rank(base) >= rank("medium") and rng.random() < 0.35:
         for _ in range(rng.randint(1, 3)):
@@ -385,7 +385,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
                 event("charge", arrested + DAY * rng.uniform(1, 20), a["police"])
                 if rng.random() < 0.3:
                     event("custody", arrested + DAY * rng.uniform(20, 60), a["youth_justice"])
-    if rng.random() < 0.2:
+    if rng.random() < 0.1:
         kind = rng.choice(("education_exclusion", "missing_education"))
         event(kind, moment(created_at, end), a["education"])
     for code, first in first_indicator_at.items():

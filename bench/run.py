@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--agenda-cases", default="10000,100000")
     parser.add_argument("--skip-agenda", action="store_true")
+    parser.add_argument(
+        "--agenda-sqlite-max", type=int, default=100_000, help="largest agenda size on SQLite"
+    )
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
     if not shutil.which("wrk") and not args.skip_http:
@@ -388,14 +391,11 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("ingest.app", "ingest.ceiling", "read.app", "read.ceiling"):
                 meta[f"load average after {key}"] = str(results.get(f"{key}.load"))
         if not args.skip_agenda:
-            try:
-                from bench.agenda import agenda_benchmarks
-            except ImportError:
-                meta["agenda"] = "not run: the meetings package is not on this branch yet"
-            else:
-                rows, agenda_meta = agenda_benchmarks(args, work)
-                results["agenda"] = rows
-                meta.update(agenda_meta)
+            from bench.agenda import agenda_benchmarks
+
+            rows, agenda_meta = agenda_benchmarks(args, work)
+            results["agenda"] = rows
+            meta.update(agenda_meta)
     meta["load average at end"] = load_average()
     out = report(args, results, meta)
     print(out)
