@@ -13,6 +13,7 @@ transaction, so 100,000 cases load in minutes. Nothing here is real: no child, n
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import random
@@ -29,13 +30,18 @@ from app.cases.pseudonym import ALPHABET, LENGTH, PREFIX
 from app.cases.subjects import IdentifierScheme, subject_digest
 from app.db import Database, utcnow
 from app.errors import Conflict
+from app.meetings.calendar import occurrences
+from app.meetings.series import all_series, rule_of
 from app.models import (
+    Action,
     Agency,
     Assessment,
     Case,
     CaseAgency,
     CaseEvent,
     CaseStatusChange,
+    Decision,
+    Meeting,
     MissingEpisode,
     SubjectIdentifier,
 )
@@ -111,6 +117,8 @@ class Rows:
     missing_episodes: list[dict[str, Any]] = field(default_factory=list)
     case_events: list[dict[str, Any]] = field(default_factory=list)
     case_status_changes: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> list[tuple[Any, list[dict[str, Any]]]]:
         return [
@@ -121,6 +129,8 @@ class Rows:
             (MissingEpisode.__table__, self.missing_episodes),
             (CaseEvent.__table__, self.case_events),
             (CaseStatusChange.__table__, self.case_status_changes),
+            (Decision.__table__, self.decisions),
+            (Action.__table__, self.actions),
         ]
 
     def extend(self, other: Rows) -> None:
@@ -207,6 +217,8 @@ class Plan:
     agencies: dict[str, uuid.UUID]  # kind -> id
     tool: RiskTool
     pools: dict[str, list[list[str]]]
+    # kind -> (start times, meeting ids) of the past meetings, in time order
+    meetings: dict[str, tuple[list[dt.datetime], list[uuid.UUID]]] = field(default_factory=dict)
 
 
 def _drift(rng: random.Random, base: str) -> str:
@@ -427,6 +439,8 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         )
         involved.add(a["health"])
 
+    _decisions(plan, number, rows, case_id, base, current_level, created_at, end, involved)
+
     if closed_at is not None:
         rows.case_status_changes.append(
             {
@@ -467,6 +481,144 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         }
     )
     return rows, current_level
+
+
+PROGRESS = (("improving", 0.45), ("no_change", 0.4), ("worsening", 0.15))
+ACTIONS = (
+    "Complete the return home interview and share the findings.",
+    "Refer to the specialist exploitation service.",
+    "Arrange a strategy discussion with police and education.",
+    "Review the safety plan with the child and carer.",
+)
+
+
+def _decisions(
+    plan: Plan,
+    number: int,
+    rows: Rows,
+    case_id: uuid.UUID,
+    base: str,
+    level: str | None,
+    created_at: dt.datetime,
+    end: dt.datetime,
+    involved: set[uuid.UUID],
+) -> None:
+    """Past DRAM and MACE decisions about the case, with their actions (own random stream)."""
+    if not plan.meetings:
+        return
+    rng = random.Random(f"{plan.seed}:{number}:meetings")
+    p = {"none": 0.0, "low": 0.05, "medium": 0.35, "high": 0.7}[base]
+    if rng.random() >= p:
+        return
+    agencies = list(plan.agencies.values())
+    used: set[uuid.UUID] = set()
+    for _ in range(rng.choice((1, 1, 2, 3, 4))):
+        kind = "dram" if rng.random() < 0.7 else "mace"
+        starts, ids = plan.meetings.get(kind, ([], []))
+        lo, hi = bisect.bisect_left(starts, created_at), bisect.bisect_left(starts, end)
+        if lo >= hi:
+            continue
+        i = rng.randrange(lo, hi)
+        if ids[i] in used:
+            continue
+        used.add(ids[i])
+        recorded_at = min(starts[i] + HOUR * rng.uniform(0.5, 3), end).replace(microsecond=0)
+        decision_id = _uuid(rng)
+        rows.decisions.append(
+            {
+                "id": decision_id,
+                "meeting_id": ids[i],
+                "meeting_kind": kind,
+                "case_id": case_id,
+                "agreed_level": level if rng.random() < 0.5 else None,
+                "progress": _pick(rng, PROGRESS),
+                "escalate_to_mace": kind == "dram" and rng.random() < 0.1,
+                "stalled": rng.random() < 0.04,
+                "next_review_date": (recorded_at + DAY * rng.randint(7, 42)).date(),
+                "summary": "Discussed; actions agreed with the partner agencies.",
+                "agency_id": plan.agencies["local_authority"],
+                "recorded_at": recorded_at,
+            }
+        )
+        for position in range(rng.choice((0, 1, 1, 2))):
+            owner = rng.choice(agencies)
+            due = (recorded_at + DAY * rng.randint(7, 28)).date()
+            status, changed = "open", None
+            x = rng.random()
+            if x < 0.85:
+                changed = recorded_at + DAY * rng.uniform(1, 30)
+                status = "done" if x < 0.8 else "cancelled"
+                if changed >= end:
+                    status, changed = "open", None
+            rows.actions.append(
+                {
+                    "id": _uuid(rng),
+                    "decision_id": decision_id,
+                    "position": position,
+                    "meeting_id": ids[i],
+                    "set_at_meeting_kind": kind,
+                    "case_id": case_id,
+                    "description": rng.choice(ACTIONS),
+                    "owner_agency_id": owner,
+                    "due_date": due,
+                    "status": status,
+                    "status_changed_at": changed.replace(microsecond=0) if changed else None,
+                    "overdue_marked_at": None,
+                    "created_at": recorded_at,
+                }
+            )
+            involved.add(owner)
+
+
+async def _past_meetings(
+    session: AsyncSession, as_of: dt.datetime
+) -> dict[str, tuple[list[dt.datetime], list[uuid.UUID]]]:
+    """The DRAM and MACE meetings of the two years of history, closed; made where missing."""
+    out: dict[str, tuple[list[dt.datetime], list[uuid.UUID]]] = {}
+    start = (as_of - HISTORY - DAY).date()
+    for series in await all_series(session):
+        rule = rule_of(series)
+        existing = {
+            row.local_date: row.id
+            for row in await session.execute(
+                select(Meeting.local_date, Meeting.id).where(
+                    Meeting.kind == series.code, Meeting.local_date >= start
+                )
+            )
+        }
+        new = []
+        starts: list[dt.datetime] = []
+        ids: list[uuid.UUID] = []
+        for o in occurrences(rule, start, as_of.date()):
+            if o.ends_at >= as_of:
+                continue
+            meeting_id = existing.get(o.local_date)
+            if meeting_id is None:
+                meeting_id = uuid.uuid5(
+                    uuid.NAMESPACE_URL, f"riskreg-seed-meeting:{series.code}:{o.local_date}"
+                )
+                new.append(
+                    {
+                        "id": meeting_id,
+                        "kind": series.code,
+                        "local_date": o.local_date,
+                        "timezone": series.timezone,
+                        "starts_at": o.starts_at,
+                        "ends_at": o.ends_at,
+                        "agenda_cutoff": o.agenda_cutoff,
+                        "agenda_status": "closed",
+                        "published_at": o.agenda_cutoff,
+                        "published_as_of": o.agenda_cutoff,
+                        "published_by": "riskreg seed",
+                        "closed_at": o.ends_at,
+                    }
+                )
+            starts.append(o.starts_at.astimezone(dt.UTC))
+            ids.append(meeting_id)
+        if new:
+            await session.execute(insert(Meeting), new)
+        out[series.code] = (starts, ids)
+    return out
 
 
 def _episode(
@@ -644,6 +796,7 @@ async def seed(
     async with db.transaction() as session:
         agencies = await _agency_ids(session)
         tool = await active_tool(session)
+        meetings = await _past_meetings(session, as_of)
         taken = set(await session.scalars(select(Case.pseudonym)))
         nhs = set(
             await session.scalars(
@@ -651,7 +804,7 @@ async def seed(
             )
         )
     load = copy_rows if db.dialect == "postgresql" and use_copy else executemany
-    plan = Plan(seed, as_of, secret, agencies, tool, indicator_pools(tool, seed))
+    plan = Plan(seed, as_of, secret, agencies, tool, indicator_pools(tool, seed), meetings)
     if cases:
         first_id = generate_case(plan, 0)[0].cases[0]["id"]
         async with db.transaction() as session:

@@ -12,12 +12,15 @@ from sqlalchemy import select
 from app.db import Database
 from app.errors import Conflict
 from app.models import (
+    Action,
     Agency,
     Assessment,
     Case,
     CaseAgency,
     CaseEvent,
     CaseStatusChange,
+    Decision,
+    Meeting,
     MissingEpisode,
     SubjectIdentifier,
 )
@@ -61,6 +64,9 @@ async def test_seed_loads_a_consistent_partnership(db: Database) -> None:
         involvement = {(r.case_id, r.agency_id) for r in await session.scalars(select(CaseAgency))}
         closures = {r.case_id: r for r in await session.scalars(select(CaseStatusChange))}
         kinds = set(await session.scalars(select(Agency.kind)))
+        decisions = list(await session.scalars(select(Decision)))
+        actions = list(await session.scalars(select(Action)))
+        meetings = {m.id: m for m in await session.scalars(select(Meeting))}
     assert len(cases) == CASES
     assert kinds == {
         "local_authority",
@@ -89,6 +95,16 @@ async def test_seed_loads_a_consistent_partnership(db: Database) -> None:
         assert (case.id, case.lead_agency_id) in involvement
     for record in [*assessments, *episodes, *events, *identifiers]:
         assert (record.case_id, record.agency_id) in involvement
+    for action in actions:
+        assert (action.case_id, action.owner_agency_id) in involvement
+
+    # Past meetings with decisions and actions, each decision after its meeting started.
+    assert decisions and actions
+    assert {m.kind for m in meetings.values()} == {"dram", "mace"}
+    for d in decisions:
+        assert meetings[d.meeting_id].kind == d.meeting_kind
+        assert meetings[d.meeting_id].starts_at <= d.recorded_at <= AS_OF
+        assert cases[d.case_id].created_at <= meetings[d.meeting_id].starts_at
 
     # Records fall within the case's life; closed cases were closed with a reason.
     for record, moment in [
