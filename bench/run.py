@@ -400,7 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     out = report(args, results, meta)
     print(out)
     Path(args.output).write_text(
-        "# riskreg benchmark results\n\nWritten by `make bench` (bench/run.py).\n\n" + out
+        "# riskreg benchmark results\n\nWritten by `make bench` (bench/run.py).\n\n"
+        + out
+        + "\nNotes: the agenda's right-hand column is the set-based SQL narrowing query the "
+        "builder starts with (a superset of the agenda's cases, without reasons), timed in the "
+        "same run; it is not yet an exact hand-written query giving the same reasons. The "
+        "machine has 2 cores shared with other engineers' test runs: see the load averages.\n"
     )
     return 0
 
