@@ -49,6 +49,14 @@ fuzz: $(STAMP)
 crash: $(STAMP)
 	RISKREG_CRASH_REQUESTS=$${RISKREG_CRASH_REQUESTS:-2000} $(BIN)/python -m pytest -s tests/test_crash_safety.py
 
+# Benchmarks against the stack's own ceiling on the local PostgreSQL (not part of `make test`):
+# prints one table and writes bench/RESULTS.md. BENCH_ARGS passes options (see bench/run.py).
+BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { echo "make bench needs wrk: apt-get install -y wrk (Debian package)"; exit 2; }
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

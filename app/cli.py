@@ -1,4 +1,4 @@
-"""The `riskreg` command line: serve, migrate, bootstrap agencies and keys, demo, audit verify."""
+"""The `riskreg` command line: serve, migrate, agencies and keys, demo, seed, audit verify."""
 
 from __future__ import annotations
 
@@ -80,6 +80,31 @@ async def _demo() -> None:
     print(key)
 
 
+async def _seed(cases: int, seed: int, as_of: str | None, batch: int, quiet: bool) -> None:
+    import datetime as dt
+
+    from app.seed import seed as load_seed
+
+    settings = get_settings()
+    moment = dt.datetime.fromisoformat(as_of) if as_of else None
+    if moment is not None and moment.tzinfo is None:
+        raise SystemExit("riskreg: --as-of needs an offset, e.g. 2025-06-02T08:00:00+00:00")
+    db = Database(settings.database_url)
+    try:
+        report = await load_seed(
+            db,
+            cases=cases,
+            seed=seed,
+            secret=settings.subject_key_secret,
+            as_of=moment,
+            batch=batch,
+            progress=not quiet,
+        )
+    finally:
+        await db.dispose()
+    print(report.summary())
+
+
 async def _run_jobs(which: str) -> None:
     from app.meetings import jobs
 
@@ -138,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="load the demo partnership; prints a coordinator key")
 
     p = sub.add_parser(
+        "seed", help="load a deterministic synthetic partnership for load tests (progress bar)"
+    )
+    p.add_argument("--cases", type=int, default=1000, help="how many cases (children)")
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same data")
+    p.add_argument("--as-of", default=None, help="end of the two years of history (default: now)")
+    p.add_argument("--batch", type=int, default=2000, help="cases per transaction")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
         "jobs", help="run the meeting jobs once (safe beside a running scheduler: work is claimed)"
     )
     p.add_argument("which", choices=["materialise", "publish", "overdue", "all"])
@@ -164,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_create_key(args.agency, args.role, args.name))
         elif args.command == "demo":
             asyncio.run(_demo())
+        elif args.command == "seed":
+            asyncio.run(_seed(args.cases, args.seed, args.as_of, args.batch, args.quiet))
         elif args.command == "jobs":
             asyncio.run(_run_jobs(args.which))
         elif args.command == "audit":

@@ -8,7 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.schemas import AuditEntryRead
@@ -63,14 +63,38 @@ class AuditRecord:
     case_id: uuid.UUID | None = None
 
 
-async def append(session: AsyncSession, record: AuditRecord) -> AuditEntry:
-    """Add one entry at the end of the chain. Call last in a transaction: it holds the head lock."""
-    head = await session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+# Built once: a request pays only for its parameters.
+_LOCK_HEAD = (
+    select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == HEAD_ID).with_for_update()
+)
+_ADD_ENTRY = insert(AuditEntry).values(
+    {c: bindparam(f"e_{c.name}") for c in AuditEntry.__table__.c}  # type: ignore[attr-defined]
+)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID)
+    .values(last_id=bindparam("e_id"), last_hash=bindparam("e_hash"))
+)
+_APPEND_ONE_STATEMENT = _MOVE_HEAD.add_cte(_ADD_ENTRY.cte("new_entry"))
+
+
+async def append(session: AsyncSession, record: AuditRecord) -> int:
+    """Add one entry at the end of the chain; returns its id. Call last in a transaction: it
+    holds the head lock until the commit.
+
+    Core statements rather than the ORM unit of work, since every request pays for this; on
+    PostgreSQL the entry and the new head go in one statement (a data-modifying CTE).
+    """
+    head = (await session.execute(_LOCK_HEAD)).first()
     if head is None:
-        head = AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
-        session.add(head)
+        await session.execute(
+            insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
+        )
+        last_id, last_hash = 0, GENESIS_HASH
+    else:
+        last_id, last_hash = head
     at = utcnow()
-    new_id = head.last_id + 1
+    new_id = last_id + 1
     digest = entry_hash(
         id=new_id,
         at=at,
@@ -81,26 +105,27 @@ async def append(session: AsyncSession, record: AuditRecord) -> AuditEntry:
         case_id=record.case_id,
         outcome=record.outcome,
         request_id=record.request_id,
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
-    entry = AuditEntry(
-        id=new_id,
-        at=at,
-        key_id=record.key_id,
-        agency=record.agency,
-        role=record.role,
-        action=record.action,
-        case_id=record.case_id,
-        outcome=record.outcome,
-        request_id=record.request_id,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.last_id = new_id
-    head.last_hash = digest
-    await session.flush()
-    return entry
+    params = {
+        "e_id": new_id,
+        "e_at": at,
+        "e_key_id": record.key_id,
+        "e_agency": record.agency,
+        "e_role": record.role,
+        "e_action": record.action,
+        "e_case_id": record.case_id,
+        "e_outcome": record.outcome,
+        "e_request_id": record.request_id,
+        "e_prev_hash": last_hash,
+        "e_hash": digest,
+    }
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(_APPEND_ONE_STATEMENT, params)
+    else:
+        await session.execute(_ADD_ENTRY, params)
+        await session.execute(_MOVE_HEAD, params)
+    return new_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,14 +27,16 @@ async def readable_case(
     return case
 
 
-async def postable_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
-    """A case a record may be posted to.
+async def postable_case(
+    session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False
+) -> Case:
+    """A case a record may be posted to; `for_update` locks its row (PostgreSQL).
 
     Posting does not require prior involvement: a partner that learned the case id from its
     own identifier (409 on create, or a lookup) may post, and posting makes it involved.
     """
     principal.require("record.create")
-    case = await session.get(Case, case_id)
+    case = await session.get(Case, case_id, with_for_update=for_update or None)
     if case is None:
         raise NotFound("no such case")
     return case

@@ -14,14 +14,22 @@ from app.auth.schemas import AgencyCreate, AgencyRead, ApiKeyCreate, ApiKeyCreat
 from app.errors import Conflict
 from app.models import Agency, Role
 
+# An agency's code never changes and agencies are never deleted, so id -> code is read once
+# per process: a request showing agency codes skips this query once they are known.
+_code_by_id: dict[uuid.UUID, str] = {}
+
 
 async def agency_codes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Agency id -> code for the given ids, in one query."""
+    """Agency id -> code for the given ids, in at most one query."""
     wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted)))
-    return {row[0]: row[1] for row in rows}
+    found = {i: code for i in wanted if (code := _code_by_id.get(i)) is not None}
+    missing = wanted - set(found)
+    if missing:
+        rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(missing)))
+        for agency_id, code in rows:
+            _code_by_id[agency_id] = code
+            found[agency_id] = code
+    return found
 
 
 async def create_agency(session: AsyncSession, body: AgencyCreate) -> Agency:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -45,19 +45,21 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> None:
     await session.flush()
 
 
+# Built once: every request runs it.
+_KEY_LOOKUP = (
+    select(ApiKey.id, ApiKey.role, Agency.id, Agency.code)
+    .join(Agency, Agency.id == ApiKey.agency_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
     if not authorization:
         raise NotAuthenticated("send Authorization: Bearer <api key>")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("send Authorization: Bearer <api key>")
-    row = (
-        await session.execute(
-            select(ApiKey.id, ApiKey.role, Agency.id, Agency.code)
-            .join(Agency, Agency.id == ApiKey.agency_id)
-            .where(ApiKey.key_hash == hash_key(token.strip()), ApiKey.revoked_at.is_(None))
-        )
-    ).first()
+    row = (await session.execute(_KEY_LOOKUP, {"key_hash": hash_key(token.strip())})).first()
     if row is None:
         raise NotAuthenticated("unknown or revoked API key")
     return Principal(key_id=row[0], role=Role(row[1]), agency_id=row[2], agency_code=row[3])

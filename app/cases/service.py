@@ -72,7 +72,9 @@ async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseR
         {c.lead_agency_id for c in cases}
         | {c.referral_source_id for c in cases if c.referral_source_id},
     )
-    risk = await risk_summaries(session, ids, utcnow())
+    risk = await risk_summaries(
+        session, ids, utcnow(), known=[(c.id, c.created_at, c.status) for c in cases]
+    )
     out = []
     for c in cases:
         current_risk, flags = risk[c.id]

@@ -15,13 +15,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meetings.priority import order_key, priority
 from app.metrics import AGENDA_BUILD
-from app.models import Case, Meeting
-from app.risk.evaluation import load_case_records
+from app.models import Case, Decision, Meeting
+from app.risk.candidates import candidate_cases
+from app.risk.evaluation import among, load_case_records
 from app.risk.flags import (
     DRAM_FLAGS,
     MACE_FLAGS,
@@ -124,15 +125,34 @@ def mace_reasons(
     return criteria + [f for f in flags if f.code in MACE_FLAGS]
 
 
-async def _candidates(session: AsyncSession, as_of: dt.datetime) -> list[tuple[uuid.UUID, str]]:
-    # Cases that existed at `as_of` and were not closed then and since (the loader settles
-    # the status as of `as_of` from the status history).
+async def _candidates(
+    session: AsyncSession, kind: str, as_of: dt.datetime, window: Window
+) -> list[tuple[uuid.UUID, str]]:
+    """The cases that may be on this agenda: SQL narrows over all cases (set-based), so the
+    rules below run on the candidates only, never on every open case.
+
+    DRAM: cases that may carry a DRAM flag. MACE: cases that may be high or stalled or own an
+    overdue action (the `stalled` and `actions_overdue` conditions), or that a DRAM decision
+    in the window escalated. The loader then settles the status as of `as_of`.
+    """
+    codes = DRAM_FLAGS if kind == "dram" else frozenset({"stalled", "actions_overdue"})
+    ids = set(await candidate_cases(session, codes, as_of, window, open_only=True))
+    if kind != "dram":
+        ids.update(
+            await session.scalars(
+                select(Decision.case_id).where(
+                    Decision.meeting_kind == "dram",
+                    Decision.escalate_to_mace.is_(True),
+                    Decision.recorded_at > window.start,
+                    Decision.recorded_at <= min(window.end, as_of),
+                )
+            )
+        )
+    if not ids:
+        return []
     rows = await session.execute(
         select(Case.id, Case.pseudonym)
-        .where(
-            Case.created_at <= as_of,
-            or_(Case.status == "open", Case.closed_at.is_(None), Case.closed_at > as_of),
-        )
+        .where(among(session, Case.id, sorted(ids)))
         .order_by(Case.id)
     )
     return [(r[0], r[1]) for r in rows]
@@ -153,7 +173,7 @@ async def _rule_items(
     session: AsyncSession, meeting: Meeting, as_of: dt.datetime, window: AgendaWindow
 ) -> list[ProposedItem]:
     flag_window = Window(window.start, window.end)
-    candidates = await _candidates(session, as_of)
+    candidates = await _candidates(session, meeting.kind, as_of, flag_window)
     items: list[ProposedItem] = []
     for n in range(0, len(candidates), BATCH):
         batch = candidates[n : n + BATCH]

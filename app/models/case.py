@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -15,6 +15,8 @@ from app.models.base import Base, created_at_column, uuid_pk
 
 class Case(Base):
     __tablename__ = "cases"
+    # Lists page newest first by (created_at, id); new referrals are found by created_at (0005).
+    __table_args__ = (Index("ix_cases_created_at_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)

@@ -29,7 +29,12 @@ class RiskToolVersion(Base):
 
 class Assessment(Base):
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_case_id_assessed_at", "case_id", "assessed_at"),)
+    __table_args__ = (
+        Index("ix_assessments_case_id_assessed_at", "case_id", "assessed_at"),
+        # Set-based flags find what changed in a window across all cases (0005).
+        Index("ix_assessments_recorded_at", "recorded_at"),
+        Index("ix_assessments_assessed_at", "assessed_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
@@ -50,7 +55,11 @@ class Assessment(Base):
 
 class MissingEpisode(Base):
     __tablename__ = "missing_episodes"
-    __table_args__ = (Index("ix_missing_episodes_case_id_started_at", "case_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_missing_episodes_case_id_started_at", "case_id", "started_at"),
+        Index("ix_missing_episodes_recorded_at", "recorded_at"),
+        Index("ix_missing_episodes_started_at", "started_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
@@ -67,7 +76,11 @@ class MissingEpisode(Base):
 
 class CaseEvent(Base):
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id_occurred_at", "case_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id_occurred_at", "case_id", "occurred_at"),
+        Index("ix_case_events_recorded_at", "recorded_at"),
+        Index("ix_case_events_type_occurred_at", "type", "occurred_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))

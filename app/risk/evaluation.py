@@ -14,6 +14,8 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, func, literal_column, or_
@@ -22,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
+from app.db import UTCDateTime
 from app.meetings.facts import meeting_facts
 from app.models import (
     Assessment,
@@ -41,7 +44,7 @@ from app.risk.flags import (
     Window,
     evaluate,
 )
-from app.risk.tool import referral_needs
+from app.risk.tool import cached_referral_needs, remember_referral_needs
 
 
 def among(session: AsyncSession, column: Any, ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
@@ -57,61 +60,130 @@ def _texts(*values: str | None) -> tuple[str, ...]:
     return tuple(v for v in values if v)
 
 
+def _ids_param(dialect: str, ids: Sequence[uuid.UUID]) -> Any:
+    return list(ids) if dialect == "postgresql" else json.dumps([i.hex for i in ids])
+
+
+def _among_ids(dialect: str, column: Any) -> ColumnElement[bool]:
+    """`column IN :ids` with the ids as one bound parameter named `ids` (see `_ids_param`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Uuid())))  # type: ignore[no-any-return]
+    unpacked = sa_select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
+    return column.in_(unpacked)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class _LoaderStatements:
+    cases: Select[Any]
+    status: Select[Any]
+    assessments: Select[Any]
+    episodes: Select[Any]
+    events: Select[Any]
+
+
+@cache
+def _statements(dialect: str) -> _LoaderStatements:
+    """The loader's statements, built once per dialect: only `ids` and `at` vary.
+
+    Core column selects (not ORM entities), executed on the session's connection, so a
+    request pays neither statement construction nor ORM instance building per row.
+    """
+    at = bindparam("at", type_=UTCDateTime())
+    c, s, a, e, v = (
+        Case.__table__.c,
+        CaseStatusChange.__table__.c,
+        Assessment.__table__.c,
+        MissingEpisode.__table__.c,
+        CaseEvent.__table__.c,
+    )
+    return _LoaderStatements(
+        cases=sa_select(c.id, c.created_at, c.status).where(
+            _among_ids(dialect, c.id), c.created_at <= at
+        ),
+        status=sa_select(s.case_id, s.status)
+        .where(_among_ids(dialect, s.case_id), s.recorded_at <= at, s.occurred_at <= at)
+        .order_by(s.occurred_at, s.recorded_at),
+        assessments=sa_select(
+            a.id,
+            a.case_id,
+            a.agency_id,
+            a.assessed_at,
+            a.recorded_at,
+            a.level,
+            a.calculated_level,
+            a.judgement_level,
+            a.next_review_due,
+            a.score,
+            a.indicators,
+            a.tool_version,
+            a.judgement_rationale,
+            a.notes,
+        ).where(_among_ids(dialect, a.case_id), a.recorded_at <= at, a.assessed_at <= at),
+        episodes=sa_select(
+            e.id,
+            e.case_id,
+            e.started_at,
+            e.recorded_at,
+            e.kind,
+            e.ended_at,
+            e.ended_recorded_at,
+            e.return_interview_at,
+            e.return_interview_recorded_at,
+            e.notes,
+        ).where(_among_ids(dialect, e.case_id), e.recorded_at <= at, e.started_at <= at),
+        events=sa_select(
+            v.id, v.case_id, v.type, v.occurred_at, v.recorded_at, v.service, v.notes
+        ).where(_among_ids(dialect, v.case_id), v.recorded_at <= at, v.occurred_at <= at),
+    )
+
+
+async def _referral_needs(session: AsyncSession, versions: set[str]) -> dict[str, dict[str, str]]:
+    """indicator -> referral service for each tool version; versions never change content."""
+    needs = {v: cached for v in versions if (cached := cached_referral_needs(v)) is not None}
+    missing = sorted(versions - set(needs))
+    if missing:
+        for row in await session.execute(
+            sa_select(RiskToolVersion.version, RiskToolVersion.definition).where(
+                RiskToolVersion.version.in_(missing)
+            )
+        ):
+            needs[row.version] = remember_referral_needs(row.version, row.definition)
+    return needs
+
+
 async def load_case_records(
-    session: AsyncSession, case_ids: Sequence[uuid.UUID], at: dt.datetime
+    session: AsyncSession,
+    case_ids: Sequence[uuid.UUID],
+    at: dt.datetime,
+    *,
+    known: Sequence[tuple[uuid.UUID, dt.datetime, str]] | None = None,
 ) -> dict[uuid.UUID, CaseRecords]:
     """The records of each case as the register knew them at `at`.
 
     Cases created after `at` are absent from the result. `actions` and `decisions` come from
-    the meetings tables (`app.meetings.facts`), under the same as-of rule.
+    the meetings tables (`app.meetings.facts`), under the same as-of rule. A caller that
+    already holds the cases may pass `known` as (id, created_at, status) to save a query.
     """
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
-    cases = {
-        row.id: row
-        for row in await session.execute(
-            sa_select(Case.id, Case.created_at, Case.status).where(
-                among(session, Case.id, ids), Case.created_at <= at
-            )
-        )
-    }
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    statements = _statements(dialect)
+    params = {"ids": _ids_param(dialect, ids), "at": at}
+    if known is None:
+        known = [tuple(r) for r in await connection.execute(statements.cases, params)]  # type: ignore[misc]
+    cases = {case_id: created for case_id, created, _ in known if created <= at}
     if not cases:
         return {}
     status: dict[uuid.UUID, str] = {}
-    for row in await session.execute(
-        sa_select(CaseStatusChange.case_id, CaseStatusChange.status)
-        .where(
-            among(session, CaseStatusChange.case_id, ids),
-            CaseStatusChange.recorded_at <= at,
-            CaseStatusChange.occurred_at <= at,
-        )
-        .order_by(CaseStatusChange.occurred_at, CaseStatusChange.recorded_at)
-    ):
-        status[row.case_id] = row.status
+    for case_id, state in await connection.execute(statements.status, params):
+        status[case_id] = state
 
-    assessments_rows = list(
-        (
-            await session.scalars(
-                sa_select(Assessment).where(
-                    among(session, Assessment.case_id, ids),
-                    Assessment.recorded_at <= at,
-                    Assessment.assessed_at <= at,
-                )
-            )
-        ).all()
-    )
-    versions = {a.tool_version for a in assessments_rows}
-    needs: dict[str, dict[str, str]] = {}
-    if versions:
-        for row in await session.execute(
-            sa_select(RiskToolVersion.version, RiskToolVersion.definition).where(
-                RiskToolVersion.version.in_(sorted(versions))
-            )
-        ):
-            needs[row.version] = referral_needs(row.definition)
+    assessment_rows = list(await connection.execute(statements.assessments, params))
+    needs = await _referral_needs(session, {r.tool_version for r in assessment_rows})
     assessments: dict[uuid.UUID, list[AssessmentFacts]] = defaultdict(list)
-    for a in assessments_rows:
+    for a in assessment_rows:
         tool_needs = needs.get(a.tool_version, {})
         assessments[a.case_id].append(
             AssessmentFacts(
@@ -133,13 +205,7 @@ async def load_case_records(
         )
 
     episodes: dict[uuid.UUID, list[EpisodeFacts]] = defaultdict(list)
-    for e in await session.scalars(
-        sa_select(MissingEpisode).where(
-            among(session, MissingEpisode.case_id, ids),
-            MissingEpisode.recorded_at <= at,
-            MissingEpisode.started_at <= at,
-        )
-    ):
+    for e in await connection.execute(statements.episodes, params):
         ended_known = (
             e.ended_at is not None
             and e.ended_at <= at
@@ -163,13 +229,7 @@ async def load_case_records(
         )
 
     events: dict[uuid.UUID, list[EventFacts]] = defaultdict(list)
-    for ev in await session.scalars(
-        sa_select(CaseEvent).where(
-            among(session, CaseEvent.case_id, ids),
-            CaseEvent.recorded_at <= at,
-            CaseEvent.occurred_at <= at,
-        )
-    ):
+    for ev in await connection.execute(statements.events, params):
         events[ev.case_id].append(
             EventFacts(
                 id=ev.id,
@@ -184,14 +244,14 @@ async def load_case_records(
     actions, decisions = await meeting_facts(session, ids, at, among)
     return {
         case_id: CaseRecords(
-            case=CaseFacts(id=case_id, status=status.get(case_id, "open"), created_at=c.created_at),
+            case=CaseFacts(id=case_id, status=status.get(case_id, "open"), created_at=created),
             assessments=tuple(assessments[case_id]),
             episodes=tuple(episodes[case_id]),
             events=tuple(events[case_id]),
             actions=actions.get(case_id, ()),
             decisions=decisions.get(case_id, ()),
         )
-        for case_id, c in cases.items()
+        for case_id, created in cases.items()
     }
 
 

@@ -184,11 +184,30 @@ def _assessment_order(a: AssessmentFacts) -> tuple[dt.datetime, dt.datetime, str
     return (a.assessed_at, a.recorded_at, str(a.id))
 
 
-def _known(assessments: Iterable[AssessmentFacts], at: dt.datetime) -> list[AssessmentFacts]:
-    return sorted(
-        (a for a in assessments if a.recorded_at <= at and a.assessed_at <= at),
-        key=_assessment_order,
+# `_known` answers for the last assessments tuple seen, by moment: the rules of one
+# evaluation ask the same questions many times (T and the window's start). Holding the tuple
+# itself (not its id) means a hit is always for the very same input.
+_known_memo: tuple[object, dict[dt.datetime, tuple[AssessmentFacts, ...]]] = ((), {})
+
+
+def _known(assessments: Iterable[AssessmentFacts], at: dt.datetime) -> tuple[AssessmentFacts, ...]:
+    global _known_memo
+    owner, by_moment = _known_memo
+    if owner is assessments:
+        hit = by_moment.get(at)
+        if hit is not None:
+            return hit
+    known = tuple(
+        sorted(
+            (a for a in assessments if a.recorded_at <= at and a.assessed_at <= at),
+            key=_assessment_order,
+        )
     )
+    if isinstance(assessments, tuple):
+        if owner is not assessments:
+            _known_memo = (assessments, {})
+        _known_memo[1][at] = known
+    return known
 
 
 def latest_assessment(

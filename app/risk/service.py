@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.access import involve, postable_case, readable_case
 from app.auth.agencies import agency_codes
@@ -87,11 +88,6 @@ async def _newest_first(
     return rows[:limit], next_cursor
 
 
-async def _lock_case(session: AsyncSession, case_id: uuid.UUID) -> None:
-    """Serialise writers of one case's risk (PostgreSQL row lock; SQLite serialises anyway)."""
-    await session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
-
-
 # --- assessments ----------------------------------------------------------------------------
 
 
@@ -135,7 +131,9 @@ async def _check_corrects(
 async def create_assessment(
     session: AsyncSession, principal: Principal, case_id: uuid.UUID, body: AssessmentCreate
 ) -> AssessmentRead:
-    case = await postable_case(session, principal, case_id)
+    # Lock the case row first: writers of one case's risk are serialised (SQLite serialises
+    # anyway), so current_level below is read and set under the same lock.
+    case = await postable_case(session, principal, case_id, for_update=True)
     tool = await active_tool(session)
     indicators = list(dict.fromkeys(body.indicators))
     unknown = unknown_indicators(tool, indicators)
@@ -156,7 +154,6 @@ async def create_assessment(
     total, calculated = calculated_level(tool, indicators, case.birth_month, assessed_on)
     level = body.judgement.level.value if body.judgement else calculated
     interval = tool.review_interval(level)
-    await _lock_case(session, case.id)
     assessment = Assessment(
         case_id=case.id,
         agency_id=principal.agency_id,
@@ -176,7 +173,7 @@ async def create_assessment(
     session.add(assessment)
     await session.flush()
     await involve(session, case.id, principal.agency_id)
-    before, after = await _refresh_current_level(session, case.id)
+    before, after = await _refresh_current_level(session, case)
     if before != after:
         await emit(
             session,
@@ -188,29 +185,33 @@ async def create_assessment(
 
 
 async def _refresh_current_level(
-    session: AsyncSession, case_id: uuid.UUID
+    session: AsyncSession, case: Case
 ) -> tuple[str | None, str | None]:
     """Keep `cases.current_level` at the latest assessment by assessed_at; (before, after).
 
-    A Core UPDATE (not the ORM unit of work) so the case's version, the ETag clients hold for
-    its descriptive fields, does not change; `updated_at` is left as it was for the same reason.
+    `case` was loaded under its row lock, so its level is the one before this write. One Core
+    UPDATE (not the ORM unit of work) so the case's version, the ETag clients hold for its
+    descriptive fields, does not change; `updated_at` is left as it was for the same reason.
     """
-    before = await session.scalar(select(Case.current_level).where(Case.id == case_id))
-    latest = await session.scalar(
+    before = case.current_level
+    latest = (
         select(Assessment.level)
-        .where(Assessment.case_id == case_id)
+        .where(Assessment.case_id == case.id)
         .order_by(
             Assessment.assessed_at.desc(), Assessment.recorded_at.desc(), Assessment.id.desc()
         )
         .limit(1)
+        .scalar_subquery()
     )
-    await session.execute(
+    after = await session.scalar(
         update(Case)
-        .where(Case.id == case_id)
+        .where(Case.id == case.id)
         .values(current_level=latest, updated_at=Case.updated_at)
+        .returning(Case.current_level)
         .execution_options(synchronize_session=False)
     )
-    return before, latest
+    set_committed_value(case, "current_level", after)
+    return before, after
 
 
 async def list_assessments(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +14,14 @@ from app.risk.flags import Window, evaluate, latest_assessment
 
 
 async def risk_summaries(
-    session: AsyncSession, case_ids: list[uuid.UUID], at: dt.datetime
+    session: AsyncSession,
+    case_ids: list[uuid.UUID],
+    at: dt.datetime,
+    *,
+    known: Sequence[tuple[uuid.UUID, dt.datetime, str]] | None = None,
 ) -> dict[uuid.UUID, tuple[CurrentRisk | None, list[FlagRead]]]:
     """Current risk and flags as of `at` (window: the 24 hours before it) for each case."""
-    records = await load_case_records(session, case_ids, at)
+    records = await load_case_records(session, case_ids, at, known=known)
     window = Window.ending(at)
     out: dict[uuid.UUID, tuple[CurrentRisk | None, list[FlagRead]]] = {}
     for case_id in case_ids:

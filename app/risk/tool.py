@@ -180,6 +180,7 @@ def default_tool() -> RiskTool:
 
 
 _parsed: dict[str, RiskTool] = {}
+_tools_by_version: dict[str, RiskTool] = {}
 
 
 def parse_stored(definition: dict[str, Any]) -> RiskTool:
@@ -202,17 +203,35 @@ def referral_needs(definition: dict[str, Any]) -> dict[str, str]:
     }
 
 
+_needs_by_version: dict[str, dict[str, str]] = {}
+
+
+def cached_referral_needs(version: str) -> dict[str, str] | None:
+    """A version's referral needs if already read; content per version never changes."""
+    return _needs_by_version.get(version)
+
+
+def remember_referral_needs(version: str, definition: dict[str, Any]) -> dict[str, str]:
+    needs = referral_needs(definition)
+    _needs_by_version[version] = needs
+    return needs
+
+
 def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def active_tool(session: AsyncSession) -> RiskTool:
     """The tool in force; on a fresh database the packaged default is stored and activated."""
-    row = await session.scalar(
-        select(RiskToolVersion).where(RiskToolVersion.active.is_(True)).limit(1)
+    version = await session.scalar(
+        select(RiskToolVersion.version).where(RiskToolVersion.active.is_(True)).limit(1)
     )
-    if row is not None:
-        return parse_stored(row.definition)
+    if version is not None:
+        # A version's content never changes (load_tool refuses that), so it is read once.
+        cached = _tools_by_version.get(version)
+        if cached is not None:
+            return cached
+        return await tool_version(session, version)
     default = default_tool()
     await session.execute(
         _insert(session)(RiskToolVersion)
@@ -231,7 +250,9 @@ async def tool_version(session: AsyncSession, version: str) -> RiskTool:
     row = await session.get(RiskToolVersion, version)
     if row is None:
         raise NotFound(f"no risk tool version {version!r}")
-    return parse_stored(row.definition)
+    tool = parse_stored(row.definition)
+    _tools_by_version[version] = tool
+    return tool
 
 
 async def load_tool(session: AsyncSession, tool: RiskTool) -> RiskTool:
