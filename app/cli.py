@@ -117,6 +117,12 @@ async def _run_jobs(which: str) -> None:
             print(f"agendas published: {await jobs.publish_due_agendas(db)}")
         if which in ("overdue", "all"):
             print(f"actions newly overdue: {await jobs.mark_overdue(db)}")
+        if which in ("purge", "all"):
+            from app.cases.retention import purge_closed_cases
+            from app.db import utcnow
+
+            purged = await purge_closed_cases(db, utcnow(), get_settings().retention_days)
+            print(f"closed cases purged of identifiers and birth month: {purged}")
     finally:
         await db.dispose()
 
@@ -174,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "jobs", help="run the meeting jobs once (safe beside a running scheduler: work is claimed)"
     )
-    p.add_argument("which", choices=["materialise", "publish", "overdue", "all"])
+    p.add_argument("which", choices=["materialise", "publish", "overdue", "purge", "all"])
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="action", required=True

@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if settings.scheduler == "on":
+            from app.cases.retention import purge_closed_cases
+            from app.db import utcnow
             from app.meetings.jobs import MeetingScheduler
             from app.webhooks.delivery import deliver_due
 
@@ -41,11 +43,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                     require_https=settings.env == "production",
                 )
 
+            async def purge_closed() -> int:
+                return await purge_closed_cases(database, utcnow(), settings.retention_days)
+
             scheduler = MeetingScheduler(
                 database,
                 lock_retry_seconds=settings.scheduler_lock_retry_seconds,
                 publish_every_seconds=settings.scheduler_publish_interval_seconds,
                 deliver_webhooks=deliver_webhooks,
+                purge_closed_cases=purge_closed,
             )
             await scheduler.start()
         app.state.scheduler = scheduler

@@ -155,6 +155,8 @@ class MeetingScheduler:
         overdue_every_seconds: float = 900.0,
         deliver_webhooks: Callable[[], Awaitable[int]] | None = None,
         deliver_every_seconds: float = 10.0,
+        purge_closed_cases: Callable[[], Awaitable[int]] | None = None,
+        purge_every_seconds: float = 86400.0,
     ) -> None:
         self.db = db
         self.lock_retry_seconds = lock_retry_seconds
@@ -163,11 +165,20 @@ class MeetingScheduler:
             "materialise-meetings": materialise_every_seconds,
             "mark-overdue-actions": overdue_every_seconds,
             "deliver-webhooks": deliver_every_seconds,
+            "purge-closed-cases": purge_every_seconds,
         }
         # The outbox's deliveries are claimed with a lease, so delivering from the leader is
         # safe beside any other sender; the app passes it in (the meetings package does not
         # know the webhook settings).
-        self.deliver_webhooks = deliver_webhooks
+        # Retention is the cases package's rule; the app passes it in with its settings.
+        self.extra_jobs = {
+            job_id: job
+            for job_id, job in (
+                ("deliver-webhooks", deliver_webhooks),
+                ("purge-closed-cases", purge_closed_cases),
+            )
+            if job is not None
+        }
         self._leadership = _AdvisoryLock(db.url) if db.dialect == "postgresql" else _Leadership()
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
@@ -223,12 +234,12 @@ class MeetingScheduler:
                 name=job_id,
                 replace_existing=True,
             )
-        if self.deliver_webhooks is not None:
+        for job_id, job in self.extra_jobs.items():
             scheduler.add_job(
-                counted("deliver-webhooks", self.deliver_webhooks),
-                IntervalTrigger(seconds=self.intervals["deliver-webhooks"], timezone=dt.UTC),
-                id="deliver-webhooks",
-                name="deliver-webhooks",
+                counted(job_id, job),
+                IntervalTrigger(seconds=self.intervals[job_id], timezone=dt.UTC),
+                id=job_id,
+                name=job_id,
                 replace_existing=True,
             )
         # Catch up at once: plan, then publish whatever cutoff passed while no one led.
@@ -245,8 +256,9 @@ class MeetingScheduler:
     async def _catch_up(self) -> None:
         try:
             await run_all(self.db)
-            if self.deliver_webhooks is not None:
-                await self.deliver_webhooks()  # what waited in the outbox while no one led
+            # What waited while no one led: the outbox's deliveries, overdue purges.
+            for job in self.extra_jobs.values():
+                await job()
         finally:
             self.caught_up.set()
 
