@@ -53,5 +53,6 @@ def test_every_operation_honours_its_contract(database_url, keys, tmp_path: Path
     finally:
         server.stop()
     summary = result.stdout[-3000:]
+    print(summary[-1200:])  # operations and test cases covered (shown with -s, e.g. make fuzz)
     assert result.returncode == 0, summary
     assert "passed" in summary and "failures" not in summary.split("====")[-1], summary
