@@ -11,7 +11,6 @@ from fastapi import APIRouter, Path, Query, Response
 from app.api.context import Ctx, context
 from app.api.openapi import problems
 from app.db import utcnow
-from app.errors import field_error
 from app.meetings import decisions, publishing, series
 from app.meetings.ics import calendar_feed
 from app.meetings.render import agenda_charts, agenda_csv, agenda_html
@@ -113,13 +112,6 @@ async def get_agenda_by_date(
     format: AgendaFormat = "json",
     ctx: Ctx = context("agenda.read", audit="agenda.read"),
 ) -> Response:
-    if date not in ("today", "next"):
-        try:
-            dt.date.fromisoformat(date)
-        except ValueError:
-            raise field_error(
-                ["path", "date"], "is not a date (YYYY-MM-DD), today or next"
-            ) from None
     meeting = await publishing.meeting_on(ctx.session, ctx.principal, kind, date)
     return await _render(ctx, await publishing.agenda_of(ctx.session, meeting, utcnow()), format)
 

@@ -21,7 +21,7 @@ from app.auth.access import readable_case
 from app.auth.principal import Principal
 from app.cases.schemas import FlagRead
 from app.db import Database, utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, field_error
 from app.meetings import agenda
 from app.meetings.agenda import AgendaWindow, ProposedItem
 from app.meetings.calendar import local_today
@@ -137,6 +137,13 @@ async def read_agenda(
     return await agenda_of(session, await get_meeting(session, meeting_id), utcnow())
 
 
+def _parse_day(day: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(day)
+    except ValueError:
+        raise field_error(["path", "date"], "is not a date (YYYY-MM-DD), today or next") from None
+
+
 async def meeting_on(
     session: AsyncSession, principal: Principal, kind: MeetingKind, day: str
 ) -> Meeting:
@@ -148,7 +155,7 @@ async def meeting_on(
     if day == "next":
         stmt = stmt.where(Meeting.ends_at > now).order_by(Meeting.starts_at).limit(1)
     else:
-        date = local_today(series.timezone, now) if day == "today" else dt.date.fromisoformat(day)
+        date = local_today(series.timezone, now) if day == "today" else _parse_day(day)
         stmt = stmt.where(Meeting.local_date == date)
     meeting = await session.scalar(stmt)
     if meeting is None:

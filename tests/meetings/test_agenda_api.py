@@ -49,7 +49,9 @@ async def test_agendas_by_kind_and_date(db, client, keys):
         assert r.json()["window"] is None
         assert (await client.get("/api/v1/agendas/dram/2027-03-26", headers=h)).status_code == 404
         assert (await client.get("/api/v1/agendas/dram/2027-03-27", headers=h)).status_code == 404
-        assert (await client.get("/api/v1/agendas/dram/2027-02-30", headers=h)).status_code == 422
+        bad_day = await client.get("/api/v1/agendas/dram/2027-02-30", headers=h)
+        assert bad_day.status_code == 422
+        assert bad_day.json()["errors"][0]["loc"] == ["path", "date"]
         assert (await client.get("/api/v1/agendas/dram/tomorrow", headers=h)).status_code == 422
         assert (await client.get("/api/v1/agendas/weekly/today", headers=h)).status_code == 422
         r = await client.get("/api/v1/agendas/dram/today", headers=auth(keys["partner"]))
