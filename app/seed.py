@@ -333,9 +333,22 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
         else:
             t += interval * rng.uniform(1.05, 1.8)  # a late review: overdue for a while
     current_level = None
+    current: dict[str, Any] = {
+        "current_assessment_id": None,
+        "current_review_due": None,
+        "current_judgement_differs": None,
+        "current_indicators": None,
+    }
     if assessments:
-        latest = max(assessments, key=lambda r: r["assessed_at"])
+        latest = max(assessments, key=lambda r: (r["assessed_at"], r["recorded_at"], r["id"]))
         current_level = latest["level"]
+        current = {
+            "current_assessment_id": latest["id"],
+            "current_review_due": latest["next_review_due"],
+            "current_judgement_differs": latest["judgement_level"] is not None
+            and latest["judgement_level"] != latest["calculated_level"],
+            "current_indicators": latest["indicators"],
+        }
     rows.assessments = assessments
 
     # Missing episodes, clustered in bursts in some children.
@@ -473,6 +486,7 @@ def generate_case(plan: Plan, number: int) -> tuple[Rows, str | None]:
             "referral_date": referral_day,
             "referral_source_id": source,
             "current_level": current_level,
+            **current,
             "closed_at": closed_at,
             "purged_at": None,
             "created_at": created_at,

@@ -5,9 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from sqlalchemy import select
+
 from app.db import Database
-from app.risk.candidates import candidate_cases, flagged_per_case, flagged_set_based
-from app.risk.flags import DRAM_FLAGS, FLAG_CODES, MACE_FLAGS, Window
+from app.meetings.agenda import (
+    AgendaWindow,
+    ProposedItem,
+    dram_reasons,
+    ordered,
+    reason,
+    rule_items,
+)
+from app.models import Case, Meeting
+from app.risk.candidates import candidate_cases, flagged_per_case
+from app.risk.evaluation import load_case_records
+from app.risk.flags import DRAM_FLAGS, FLAG_CODES, MACE_FLAGS, Window, latest_assessment
+from app.risk.setbased import flags_set_based
 from app.seed import seed
 from tests.conftest import TEST_SECRET
 
@@ -40,7 +53,7 @@ async def test_set_based_flags_match_the_per_case_rules_on_seeded_data(db: Datab
                         for case_id, flags in reference.items()
                     }
                     expected = {k: v for k, v in expected.items() if v}
-                    got = await flagged_set_based(session, codes, at, window, open_only=open_only)
+                    got = await flags_set_based(session, codes, at, window, open_only=open_only)
                     assert got == expected, (at, window, open_only, codes)
             # The SQL really narrows: far fewer candidates than cases for one code.
             few = await candidate_cases(session, {"placement_instability"}, at, window)
@@ -48,3 +61,36 @@ async def test_set_based_flags_match_the_per_case_rules_on_seeded_data(db: Datab
     # The data exercise every rule, the meeting ones (actions, decisions) included.
     for code in FLAG_CODES:
         assert seen[code] > 0, f"no seeded case carries {code}"
+
+
+async def test_set_based_dram_agenda_matches_every_open_case_evaluated_one_by_one(
+    db: Database,
+) -> None:
+    """The DRAM builder (set-based flags, then levels and pseudonyms for the flagged cases)
+    gives the items a walk over every case gives, at the seed's moment and at earlier ones,
+    where assessments recorded later must be ignored (the search path, not the copy on cases)."""
+    await seed(db, cases=250, seed=5, secret=TEST_SECRET, as_of=AS_OF, progress=False)
+    async with db.transaction() as session:
+        ids = list(await session.scalars(select(Case.id)))
+        pseudonyms = dict((await session.execute(select(Case.id, Case.pseudonym))).all())
+        for at in (AS_OF, AS_OF - 3 * DAY, AS_OF - 120 * DAY):
+            window = AgendaWindow(at - DAY, at)
+            built = await rule_items(session, Meeting(kind="dram"), at, window)
+            records = await load_case_records(session, ids, at)
+            expected = []
+            for case_id, r in records.items():
+                if r.case.status != "open":
+                    continue
+                flags = dram_reasons(r, at, Window(window.start, window.end))
+                if flags:
+                    current = latest_assessment(r.assessments, at)
+                    expected.append(
+                        ProposedItem(
+                            case_id,
+                            pseudonyms[case_id],
+                            current.level if current else None,
+                            [reason(f) for f in flags],
+                        )
+                    )
+            assert len(built) > 10, at
+            assert built == ordered(expected), at

@@ -35,6 +35,7 @@ from app.risk.flags import (
     london_date,
     when,
 )
+from app.risk.setbased import flags_set_based, levels_and_pseudonyms
 
 BATCH = 500  # cases evaluated per round of queries
 
@@ -131,11 +132,11 @@ async def _candidates(
     """The cases that may be on this agenda: SQL narrows over all cases (set-based), so the
     rules below run on the candidates only, never on every open case.
 
-    DRAM: cases that may carry a DRAM flag. MACE: cases that may be high or stalled or own an
+    MACE: cases that may be high or stalled or own an
     overdue action (the `stalled` and `actions_overdue` conditions), or that a DRAM decision
     in the window escalated. The loader then settles the status as of `as_of`.
     """
-    codes = DRAM_FLAGS if kind == "dram" else frozenset({"stalled", "actions_overdue"})
+    codes = frozenset({"stalled", "actions_overdue"})
     ids = set(await candidate_cases(session, codes, as_of, window, open_only=True))
     if kind != "dram":
         ids.update(
@@ -173,6 +174,8 @@ async def _rule_items(
     session: AsyncSession, meeting: Meeting, as_of: dt.datetime, window: AgendaWindow
 ) -> list[ProposedItem]:
     flag_window = Window(window.start, window.end)
+    if meeting.kind == "dram":
+        return await _dram_items(session, as_of, flag_window)
     candidates = await _candidates(session, meeting.kind, as_of, flag_window)
     items: list[ProposedItem] = []
     for n in range(0, len(candidates), BATCH):
@@ -182,10 +185,7 @@ async def _rule_items(
             r = records.get(case_id)
             if r is None or r.case.status != "open":
                 continue
-            if meeting.kind == "dram":
-                flags = dram_reasons(r, as_of, flag_window)
-            else:
-                flags = mace_reasons(r, as_of, flag_window)
+            flags = mace_reasons(r, as_of, flag_window)
             if not flags:
                 continue
             current = latest_assessment(r.assessments, as_of)
@@ -198,6 +198,21 @@ async def _rule_items(
                 )
             )
     return ordered(items)
+
+
+async def _dram_items(
+    session: AsyncSession, as_of: dt.datetime, window: Window
+) -> list[ProposedItem]:
+    """Set-based: every DRAM flag's selection in SQL over all open cases (app.risk.setbased),
+    then one query for the flagged cases' pseudonyms and levels."""
+    flagged = await flags_set_based(session, DRAM_FLAGS, as_of, window, open_only=True)
+    facts = await levels_and_pseudonyms(session, flagged.keys(), as_of)
+    return ordered(
+        [
+            ProposedItem(case_id, facts[case_id][0], facts[case_id][1], [reason(f) for f in flags])
+            for case_id, flags in flagged.items()
+        ]
+    )
 
 
 async def case_reasons(

@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -31,6 +42,12 @@ class Case(Base):
     referral_source_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
     # Kept in step with the latest assessment by the risk package, so lists filter in SQL.
     current_level: Mapped[str | None] = mapped_column(String(10), index=True)
+    # The latest assessment by (assessed_at, recorded_at, id) and the fields of it the set-based
+    # flags filter on, kept with current_level under the case's row lock (app.risk.service).
+    current_assessment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    current_review_due: Mapped[dt.datetime | None] = mapped_column(default=None)
+    current_judgement_differs: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    current_indicators: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     purged_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = created_at_column()

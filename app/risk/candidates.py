@@ -106,6 +106,9 @@ def _needs_pairs(needs: Iterable[dict[str, str]]) -> dict[str, set[str]]:
 
 
 _LATEST_COLUMNS = (
+    "agency_id",
+    "recorded_at",
+    "tool_version",
     "level",
     "calculated_level",
     "judgement_level",
@@ -347,29 +350,6 @@ async def candidate_cases(
         codes, at, window, needs=needs, open_only=open_only, dialect=session.bind.dialect.name
     )
     return list(await session.scalars(stmt))
-
-
-async def flagged_set_based(
-    session: AsyncSession,
-    codes: Collection[str],
-    at: dt.datetime,
-    window: Window,
-    *,
-    open_only: bool = False,
-) -> dict[uuid.UUID, list[Flag]]:
-    """Cases carrying one of `codes` at `at`, with those flags: SQL narrows, the rules decide."""
-    wanted = set(codes)
-    ids = await candidate_cases(session, wanted, at, window, open_only=open_only)
-    out: dict[uuid.UUID, list[Flag]] = {}
-    for n in range(0, len(ids), BATCH):
-        records = await load_case_records(session, ids[n : n + BATCH], at)
-        for case_id, r in records.items():
-            if open_only and r.case.status != "open":
-                continue
-            flags = [f for f in evaluate(r, at, window) if f.code in wanted]
-            if flags:
-                out[case_id] = flags
-    return out
 
 
 async def flagged_per_case(

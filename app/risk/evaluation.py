@@ -137,6 +137,25 @@ def _statements(dialect: str) -> _LoaderStatements:
     )
 
 
+async def case_status_at(
+    session: AsyncSession, case_ids: Sequence[uuid.UUID], at: dt.datetime
+) -> dict[uuid.UUID, str]:
+    """Each case's status as the register knew it at `at`; cases created later are absent."""
+    ids = list(dict.fromkeys(case_ids))
+    if not ids:
+        return {}
+    connection = await session.connection()
+    statements = _statements(connection.dialect.name)
+    params = {"ids": _ids_param(connection.dialect.name, ids), "at": at}
+    status = {
+        case_id: "open" for case_id, _, _ in await connection.execute(statements.cases, params)
+    }
+    for case_id, state in await connection.execute(statements.status, params):
+        if case_id in status:
+            status[case_id] = state
+    return status
+
+
 async def _referral_needs(session: AsyncSession, versions: set[str]) -> dict[str, dict[str, str]]:
     """indicator -> referral service for each tool version; versions never change content."""
     needs = {v: cached for v in versions if (cached := cached_referral_needs(v)) is not None}

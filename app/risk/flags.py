@@ -267,28 +267,43 @@ _EVENT_NAMES = {
 
 
 # --- rules ----------------------------------------------------------------------------------
+#
+# Each rule is a *selection* (which of the case's records bear on the flag at T) followed by a
+# *formatter* (`*_flag`: threshold, `since`, wording, evidence, in a fixed order). The
+# set-based path (`app.risk.setbased`) makes the same selections in SQL over all cases and
+# hands its rows to the same formatters, so a flag's meaning and wording are written once.
 
 Rule = Callable[[CaseRecords, dt.datetime, Window], Flag | None]
+
+
+def _by_start(e: EpisodeFacts) -> tuple[dt.datetime, uuid.UUID]:
+    return (e.started_at, e.id)
+
+
+def _by_occurrence(e: EventFacts) -> tuple[dt.datetime, uuid.UUID]:
+    return (e.occurred_at, e.id)
+
+
+def new_referral_flag(case_id: uuid.UUID, created: dt.datetime) -> Flag:
+    return Flag(
+        "new_referral",
+        INFO,
+        created,
+        f"New case: added to the register {when(created)}.",
+        (case_id,),
+    )
 
 
 def new_referral(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
     created = r.case.created_at
     if created in window and created <= at:
-        return Flag(
-            "new_referral",
-            INFO,
-            created,
-            f"New case: added to the register {when(created)}.",
-            (r.case.id,),
-        )
+        return new_referral_flag(r.case.id, created)
     return None
 
 
-def risk_escalated(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    now = latest_assessment(r.assessments, at)
-    if now is None:
-        return None
-    before = latest_assessment(r.assessments, window.start)
+def risk_escalated_flag(
+    now: AssessmentFacts, before: AssessmentFacts | None, window: Window
+) -> Flag | None:
     severity = URGENT if now.level == "high" else WARNING
     if before is None:
         if rank(now.level) >= rank("medium") and now.recorded_at in window:
@@ -312,10 +327,15 @@ def risk_escalated(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | No
     return None
 
 
-def risk_reduced(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+def risk_escalated(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
     now = latest_assessment(r.assessments, at)
-    before = latest_assessment(r.assessments, window.start)
-    if now is None or before is None or rank(now.level) >= rank(before.level):
+    if now is None:
+        return None
+    return risk_escalated_flag(now, latest_assessment(r.assessments, window.start), window)
+
+
+def risk_reduced_flag(now: AssessmentFacts, before: AssessmentFacts | None) -> Flag | None:
+    if before is None or rank(now.level) >= rank(before.level):
         return None
     return Flag(
         "risk_reduced",
@@ -326,42 +346,41 @@ def risk_reduced(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None
     )
 
 
-def new_missing_episode(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    new = sorted(
-        (
-            e
-            for e in r.episodes
-            if e.recorded_at <= at and (e.started_at in window or e.recorded_at in window)
-        ),
-        key=lambda e: e.started_at,
-    )
-    if not new:
+def risk_reduced(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    now = latest_assessment(r.assessments, at)
+    if now is None:
         return None
-    last = new[-1]
+    return risk_reduced_flag(now, latest_assessment(r.assessments, window.start))
+
+
+def new_missing_episode_flag(new: Iterable[EpisodeFacts]) -> Flag | None:
+    ordered = sorted(new, key=_by_start)
+    if not ordered:
+        return None
+    last = ordered[-1]
     return Flag(
         "new_missing_episode",
         WARNING,
-        new[0].started_at,
-        f"{_plural(len(new), 'new missing episode')} since the last meeting; "
+        ordered[0].started_at,
+        f"{_plural(len(ordered), 'new missing episode')} since the last meeting; "
         f"the latest ({last.kind}) started {when(last.started_at)}.",
-        tuple(e.id for e in new),
+        tuple(e.id for e in ordered),
     )
 
 
-def currently_missing(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    open_episodes = sorted(
-        (
-            e
-            for e in r.episodes
-            if e.recorded_at <= at
-            and e.started_at <= at
-            and (e.ended_at is None or e.ended_at > at)
-        ),
-        key=lambda e: e.started_at,
+def new_missing_episode(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return new_missing_episode_flag(
+        e
+        for e in r.episodes
+        if e.recorded_at <= at and (e.started_at in window or e.recorded_at in window)
     )
-    if not open_episodes:
+
+
+def currently_missing_flag(open_episodes: Iterable[EpisodeFacts], at: dt.datetime) -> Flag | None:
+    ordered = sorted(open_episodes, key=_by_start)
+    if not ordered:
         return None
-    first = open_episodes[0]
+    first = ordered[0]
     hours = int((at - first.started_at).total_seconds() // 3600)
     return Flag(
         "currently_missing",
@@ -369,60 +388,79 @@ def currently_missing(r: CaseRecords, at: dt.datetime, window: Window) -> Flag |
         first.started_at,
         f"Missing now: {first.kind} since {when(first.started_at)} "
         f"({_plural(hours, 'hour')}), no return recorded.",
-        tuple(e.id for e in open_episodes),
+        tuple(e.id for e in ordered),
     )
 
 
-def repeat_missing(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    recent = sorted(
-        (
-            e
-            for e in r.episodes
-            if e.recorded_at <= at and at - REPEAT_MISSING_PERIOD <= e.started_at <= at
-        ),
-        key=lambda e: e.started_at,
-    )
-    if len(recent) < REPEAT_MISSING_COUNT:
-        return None
-    return Flag(
-        "repeat_missing",
-        WARNING,
-        recent[REPEAT_MISSING_COUNT - 1].started_at,
-        f"Repeat missing: {_plural(len(recent), 'episode')} started in the last 90 days.",
-        tuple(e.id for e in recent),
-    )
-
-
-def return_interview_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    overdue = sorted(
+def currently_missing(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return currently_missing_flag(
         (
             e
             for e in r.episodes
             if e.recorded_at <= at
-            and e.ended_at is not None
-            and at - e.ended_at > RETURN_INTERVIEW_DUE
-            and (e.return_interview_at is None or e.return_interview_at > at)
+            and e.started_at <= at
+            and (e.ended_at is None or e.ended_at > at)
         ),
-        key=lambda e: e.ended_at or at,
+        at,
     )
-    if not overdue:
+
+
+def repeat_missing_flag(recent: Iterable[EpisodeFacts]) -> Flag | None:
+    ordered = sorted(recent, key=_by_start)
+    if len(ordered) < REPEAT_MISSING_COUNT:
         return None
-    first = overdue[0]
+    return Flag(
+        "repeat_missing",
+        WARNING,
+        ordered[REPEAT_MISSING_COUNT - 1].started_at,
+        f"Repeat missing: {_plural(len(ordered), 'episode')} started in the last 90 days.",
+        tuple(e.id for e in ordered),
+    )
+
+
+def repeat_missing(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return repeat_missing_flag(
+        e
+        for e in r.episodes
+        if e.recorded_at <= at and at - REPEAT_MISSING_PERIOD <= e.started_at <= at
+    )
+
+
+def _by_end(e: EpisodeFacts) -> tuple[dt.datetime, uuid.UUID]:
+    assert e.ended_at is not None
+    return (e.ended_at, e.id)
+
+
+def return_interview_overdue_flag(overdue: Iterable[EpisodeFacts]) -> Flag | None:
+    ordered = sorted(overdue, key=_by_end)
+    if not ordered:
+        return None
+    first = ordered[0]
     assert first.ended_at is not None
-    more = f" ({_plural(len(overdue), 'episode')} in all)" if len(overdue) > 1 else ""
+    more = f" ({_plural(len(ordered), 'episode')} in all)" if len(ordered) > 1 else ""
     return Flag(
         "return_interview_overdue",
         WARNING,
         first.ended_at + RETURN_INTERVIEW_DUE,
         f"Return home interview overdue: the child returned {when(first.ended_at)} and no "
         f"interview is recorded within 72 hours{more}.",
-        tuple(e.id for e in overdue),
+        tuple(e.id for e in ordered),
     )
 
 
-def assessment_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    now = latest_assessment(r.assessments, at)
-    if now is None or now.next_review_due is None or not now.next_review_due < at:
+def return_interview_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return return_interview_overdue_flag(
+        e
+        for e in r.episodes
+        if e.recorded_at <= at
+        and e.ended_at is not None
+        and at - e.ended_at > RETURN_INTERVIEW_DUE
+        and (e.return_interview_at is None or e.return_interview_at > at)
+    )
+
+
+def assessment_overdue_flag(now: AssessmentFacts, at: dt.datetime) -> Flag | None:
+    if now.next_review_due is None or not now.next_review_due < at:
         return None
     days = (at - now.next_review_due).days
     return Flag(
@@ -435,29 +473,34 @@ def assessment_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag 
     )
 
 
-def no_assessment(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    if r.case.status != "open" or _known(r.assessments, at):
-        return None
-    deadline = add_working_days(r.case.created_at, NO_ASSESSMENT_WORKING_DAYS)
+def assessment_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    now = latest_assessment(r.assessments, at)
+    return None if now is None else assessment_overdue_flag(now, at)
+
+
+def no_assessment_flag(case_id: uuid.UUID, created: dt.datetime, at: dt.datetime) -> Flag | None:
+    """For an open case with no assessment known at `at`."""
+    deadline = add_working_days(created, NO_ASSESSMENT_WORKING_DAYS)
     if not at > deadline:
         return None
     return Flag(
         "no_assessment",
         WARNING,
         deadline,
-        f"No risk assessment yet: the case has been open since {when(r.case.created_at)}, "
+        f"No risk assessment yet: the case has been open since {when(created)}, "
         "more than 5 working days.",
-        (r.case.id,),
+        (case_id,),
     )
 
 
-def judgement_below_tool(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    now = latest_assessment(r.assessments, at)
-    if (
-        now is None
-        or now.judgement_level is None
-        or rank(now.judgement_level) >= rank(now.calculated_level)
-    ):
+def no_assessment(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    if r.case.status != "open" or _known(r.assessments, at):
+        return None
+    return no_assessment_flag(r.case.id, r.case.created_at, at)
+
+
+def judgement_below_tool_flag(now: AssessmentFacts) -> Flag | None:
+    if now.judgement_level is None or rank(now.judgement_level) >= rank(now.calculated_level):
         return None
     return Flag(
         "judgement_below_tool",
@@ -469,11 +512,19 @@ def judgement_below_tool(r: CaseRecords, at: dt.datetime, window: Window) -> Fla
     )
 
 
-def assessor_disagreement(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    latest_by_agency: dict[uuid.UUID, AssessmentFacts] = {}
-    for a in _known(r.assessments, at):
-        latest_by_agency[a.agency_id] = a  # ascending order: the last one wins
-    recent = [a for a in latest_by_agency.values() if a.assessed_at >= at - DISAGREEMENT_PERIOD]
+def judgement_below_tool(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    now = latest_assessment(r.assessments, at)
+    return None if now is None else judgement_below_tool_flag(now)
+
+
+def assessor_disagreement_flag(
+    latest_by_agency: Iterable[AssessmentFacts], at: dt.datetime
+) -> Flag | None:
+    """From each agency's latest assessment known at `at` (one per agency)."""
+    recent = sorted(
+        (a for a in latest_by_agency if a.assessed_at >= at - DISAGREEMENT_PERIOD),
+        key=_assessment_order,
+    )
     if len(recent) < 2:
         return None
     lowest = min(recent, key=lambda a: (rank(a.level), a.assessed_at))
@@ -487,6 +538,52 @@ def assessor_disagreement(r: CaseRecords, at: dt.datetime, window: Window) -> Fl
         f"Agencies disagree: their latest assessments in the last 28 days range from "
         f"{lowest.level} to {highest.level}.",
         (lowest.id, highest.id),
+    )
+
+
+def assessor_disagreement(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    latest_by_agency: dict[uuid.UUID, AssessmentFacts] = {}
+    for a in _known(r.assessments, at):
+        latest_by_agency[a.agency_id] = a  # ascending order: the last one wins
+    return assessor_disagreement_flag(latest_by_agency.values(), at)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorGap:
+    """A referral-needing indicator of the current assessment with no matching referral."""
+
+    indicator: str
+    service: str
+    first_id: uuid.UUID  # the earliest known assessment recording the indicator
+    first_assessed_at: dt.datetime
+
+    @property
+    def due(self) -> dt.datetime:
+        return self.first_assessed_at + REFERRAL_PERIOD
+
+
+def unaddressed_indicator_flag(
+    current: AssessmentFacts, gaps: Iterable[IndicatorGap], at: dt.datetime
+) -> Flag | None:
+    """From the gaps found for the current assessment's indicators (any order)."""
+    order = {indicator: n for n, indicator in enumerate(current.indicators)}
+    overdue = sorted(
+        (g for g in gaps if at > g.due), key=lambda g: (g.due, order.get(g.indicator, 0))
+    )
+    if not overdue:
+        return None
+    parts = [
+        f"'{g.indicator}' recorded since {on_day(london_date(g.first_assessed_at))} with no "
+        f"referral to {_SERVICE_NAMES.get(g.service, g.service)} within 28 days"
+        for g in overdue
+    ]
+    evidence = tuple(dict.fromkeys([*(g.first_id for g in overdue), current.id]))
+    return Flag(
+        "unaddressed_indicator",
+        WARNING,
+        overdue[0].due,
+        "Indicator not followed up: " + "; ".join(parts) + ".",
+        evidence,
     )
 
 
@@ -505,38 +602,38 @@ def unaddressed_indicator(r: CaseRecords, at: dt.datetime, window: Window) -> Fl
     referrals = [
         e for e in r.events if e.type == "referral" and e.recorded_at <= at and e.occurred_at <= at
     ]
-    gaps: list[tuple[dt.datetime, str, str, AssessmentFacts]] = []
+    gaps: list[IndicatorGap] = []
     for indicator, service in current.referral_needs:
         first = next(a for a in known if indicator in a.indicators)
-        due = first.assessed_at + REFERRAL_PERIOD
-        if not at > due:
-            continue
         if any(e.service == service and e.occurred_at >= first.assessed_at for e in referrals):
             continue
-        gaps.append((due, indicator, service, first))
-    if not gaps:
+        gaps.append(IndicatorGap(indicator, service, first.id, first.assessed_at))
+    return unaddressed_indicator_flag(current, gaps, at)
+
+
+def criminalised_victim_flag(now: AssessmentFacts, events: Iterable[EventFacts]) -> Flag | None:
+    if rank(now.level) < rank("medium"):
         return None
-    gaps.sort(key=lambda g: g[0])
-    parts = [
-        f"'{indicator}' recorded since {on_day(london_date(first.assessed_at))} with no "
-        f"referral to {_SERVICE_NAMES.get(service, service)} within 28 days"
-        for _, indicator, service, first in gaps
-    ]
-    evidence = tuple(dict.fromkeys([*(g[3].id for g in gaps), current.id]))
+    ordered = sorted(events, key=_by_occurrence)
+    if not ordered:
+        return None
+    names = ", ".join(dict.fromkeys(_EVENT_NAMES[e.type] for e in ordered))
     return Flag(
-        "unaddressed_indicator",
+        "criminalised_victim",
         WARNING,
-        gaps[0][0],
-        "Indicator not followed up: " + "; ".join(parts) + ".",
-        evidence,
+        ordered[0].occurred_at,
+        f"Possible criminalised victim: {names} recorded while the child is assessed at "
+        f"{now.level} risk of exploitation.",
+        tuple(e.id for e in ordered),
     )
 
 
 def criminalised_victim(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
     now = latest_assessment(r.assessments, at)
-    if now is None or rank(now.level) < rank("medium"):
+    if now is None:
         return None
-    events = sorted(
+    return criminalised_victim_flag(
+        now,
         (
             e
             for e in r.events
@@ -545,84 +642,75 @@ def criminalised_victim(r: CaseRecords, at: dt.datetime, window: Window) -> Flag
             and e.occurred_at <= at
             and (e.occurred_at in window or e.recorded_at in window)
         ),
-        key=lambda e: e.occurred_at,
-    )
-    if not events:
-        return None
-    names = ", ".join(dict.fromkeys(_EVENT_NAMES[e.type] for e in events))
-    return Flag(
-        "criminalised_victim",
-        WARNING,
-        events[0].occurred_at,
-        f"Possible criminalised victim: {names} recorded while the child is assessed at "
-        f"{now.level} risk of exploitation.",
-        tuple(e.id for e in events),
     )
 
 
-def placement_instability(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    moves = sorted(
-        (
-            e
-            for e in r.events
-            if e.type == "placement_move"
-            and e.recorded_at <= at
-            and at - PLACEMENT_PERIOD <= e.occurred_at <= at
-        ),
-        key=lambda e: e.occurred_at,
-    )
-    if len(moves) < PLACEMENT_COUNT:
+def placement_instability_flag(moves: Iterable[EventFacts]) -> Flag | None:
+    ordered = sorted(moves, key=_by_occurrence)
+    if len(ordered) < PLACEMENT_COUNT:
         return None
     return Flag(
         "placement_instability",
         WARNING,
-        moves[PLACEMENT_COUNT - 1].occurred_at,
-        f"Placement instability: {_plural(len(moves), 'placement move')} in the last 365 days.",
-        tuple(e.id for e in moves),
+        ordered[PLACEMENT_COUNT - 1].occurred_at,
+        f"Placement instability: {_plural(len(ordered), 'placement move')} in the last 365 days.",
+        tuple(e.id for e in ordered),
+    )
+
+
+def placement_instability(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return placement_instability_flag(
+        e
+        for e in r.events
+        if e.type == "placement_move"
+        and e.recorded_at <= at
+        and at - PLACEMENT_PERIOD <= e.occurred_at <= at
+    )
+
+
+def missing_education_flag(events: Iterable[EventFacts]) -> Flag | None:
+    ordered = sorted(events, key=_by_occurrence)
+    if not ordered:
+        return None
+    last = ordered[-1]
+    return Flag(
+        "missing_education",
+        WARNING,
+        ordered[0].occurred_at,
+        f"Out of education: {_EVENT_NAMES[last.type]} recorded {when(last.occurred_at)} "
+        f"({_plural(len(ordered), 'record')} in the last 28 days).",
+        tuple(e.id for e in ordered),
     )
 
 
 def missing_education(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
-    events = sorted(
-        (
-            e
-            for e in r.events
-            if e.type in EDUCATION_EVENTS
-            and e.recorded_at <= at
-            and at - EDUCATION_PERIOD <= e.occurred_at <= at
-        ),
-        key=lambda e: e.occurred_at,
+    return missing_education_flag(
+        e
+        for e in r.events
+        if e.type in EDUCATION_EVENTS
+        and e.recorded_at <= at
+        and at - EDUCATION_PERIOD <= e.occurred_at <= at
     )
-    if not events:
+
+
+def actions_overdue_flag(overdue: Iterable[ActionFacts]) -> Flag | None:
+    ordered = sorted(overdue, key=lambda a: (a.due_date, a.id))
+    if not ordered:
         return None
-    last = events[-1]
+    first = ordered[0]
     return Flag(
-        "missing_education",
+        "actions_overdue",
         WARNING,
-        events[0].occurred_at,
-        f"Out of education: {_EVENT_NAMES[last.type]} recorded {when(last.occurred_at)} "
-        f"({_plural(len(events), 'record')} in the last 28 days).",
-        tuple(e.id for e in events),
+        _start_of_day(first.due_date + dt.timedelta(days=1)),
+        f"{_plural(len(ordered), 'action')} past due (the earliest was due "
+        f"{on_day(first.due_date)}).",
+        tuple(a.id for a in ordered),
     )
 
 
 def actions_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
     today = london_date(at)
-    overdue = sorted(
-        (a for a in r.actions if a.status == "open" and a.due_date < today),
-        key=lambda a: (a.due_date, str(a.id)),
-    )
-    if not overdue:
-        return None
-    first = overdue[0]
-    return Flag(
-        "actions_overdue",
-        WARNING,
-        _start_of_day(first.due_date + dt.timedelta(days=1)),
-        f"{_plural(len(overdue), 'action')} past due (the earliest was due "
-        f"{on_day(first.due_date)}).",
-        tuple(a.id for a in overdue),
-    )
+    return actions_overdue_flag(a for a in r.actions if a.status == "open" and a.due_date < today)
 
 
 def stalled(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
@@ -669,13 +757,14 @@ def stalled(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
     )
 
 
-def language_concern(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+TextRecord = tuple[uuid.UUID, dt.datetime, tuple[str, ...]]  # id, recorded_at, free text
+
+
+def language_concern_flag(
+    records: Iterable[TextRecord], at: dt.datetime, window: Window
+) -> Flag | None:
+    """From any of the case's records with free text; only those recorded in the window count."""
     found: list[tuple[dt.datetime, uuid.UUID, list[str]]] = []
-    records: list[tuple[uuid.UUID, dt.datetime, tuple[str, ...]]] = [
-        *((a.id, a.recorded_at, a.free_text) for a in r.assessments),
-        *((e.id, e.recorded_at, e.free_text) for e in r.episodes),
-        *((e.id, e.recorded_at, e.free_text) for e in r.events),
-    ]
     for record_id, recorded_at, texts in records:
         if recorded_at > at or recorded_at not in window:
             continue
@@ -684,7 +773,7 @@ def language_concern(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | 
             found.append((recorded_at, record_id, phrases))
     if not found:
         return None
-    found.sort(key=lambda f: f[0])
+    found.sort(key=lambda f: (f[0], f[1]))
     quoted = ", ".join(f"'{p}'" for p in dict.fromkeys(p for _, _, ps in found for p in ps))
     return Flag(
         "language_concern",
@@ -693,6 +782,18 @@ def language_concern(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | 
         f"Language that can blame the child ({quoted}) in {_plural(len(found), 'record')} "
         "since the last meeting; the language check suggests other wording.",
         tuple(record_id for _, record_id, _ in found),
+    )
+
+
+def language_concern(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    return language_concern_flag(
+        [
+            *((a.id, a.recorded_at, a.free_text) for a in r.assessments),
+            *((e.id, e.recorded_at, e.free_text) for e in r.episodes),
+            *((e.id, e.recorded_at, e.free_text) for e in r.events),
+        ],
+        at,
+        window,
     )
 
 

@@ -187,26 +187,44 @@ async def create_assessment(
 async def _refresh_current_level(
     session: AsyncSession, case: Case
 ) -> tuple[str | None, str | None]:
-    """Keep `cases.current_level` at the latest assessment by assessed_at; (before, after).
+    """Keep `cases.current_level` and the other `current_*` fields at the latest assessment by
+    (assessed_at, recorded_at, id); returns the level (before, after).
 
     `case` was loaded under its row lock, so its level is the one before this write. One Core
     UPDATE (not the ORM unit of work) so the case's version, the ETag clients hold for its
     descriptive fields, does not change; `updated_at` is left as it was for the same reason.
     """
     before = case.current_level
-    latest = (
-        select(Assessment.level)
-        .where(Assessment.case_id == case.id)
-        .order_by(
-            Assessment.assessed_at.desc(), Assessment.recorded_at.desc(), Assessment.id.desc()
+
+    def latest(column: Any) -> Any:
+        return (
+            select(column)
+            .where(Assessment.case_id == case.id)
+            .order_by(
+                Assessment.assessed_at.desc(),
+                Assessment.recorded_at.desc(),
+                Assessment.id.desc(),
+            )
+            .limit(1)
+            .scalar_subquery()
         )
-        .limit(1)
-        .scalar_subquery()
-    )
+
     after = await session.scalar(
         update(Case)
         .where(Case.id == case.id)
-        .values(current_level=latest, updated_at=Case.updated_at)
+        .values(
+            current_level=latest(Assessment.level),
+            current_assessment_id=latest(Assessment.id),
+            current_review_due=latest(Assessment.next_review_due),
+            current_judgement_differs=latest(
+                and_(
+                    Assessment.judgement_level.is_not(None),
+                    Assessment.judgement_level != Assessment.calculated_level,
+                )
+            ),
+            current_indicators=latest(Assessment.indicators),
+            updated_at=Case.updated_at,
+        )
         .returning(Case.current_level)
         .execution_options(synchronize_session=False)
     )

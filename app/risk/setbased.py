@@ -1,0 +1,668 @@
+"""Set-based flag evaluation: each rule's selection in SQL over all cases, formatted once.
+
+A rule in `app/risk/flags.py` is a selection (which of a case's records bear on the flag at
+T) and a formatter (`*_flag`: threshold, `since`, wording, evidence). Here each selection is
+one SQL statement over every case at once, using the time indexes, returning only the rows
+behind flags (not every case's history); the rows go to the very same formatters. So the
+wording and the thresholds are written once, and a test checks on the synthetic partnership
+that this path and the per-case path (`evaluate`) give identical flags.
+
+`stalled` (a MACE flag reading decision sequences and runs of high assessments) has no SQL
+selection: it is evaluated per case over the SQL-narrowed candidates (`app.risk.candidates`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from app.models import Action, Assessment, Case, CaseEvent, MissingEpisode, RiskToolVersion
+from app.risk.candidates import _open_at, latest_assessment_id
+from app.risk.evaluation import _referral_needs, among, case_status_at, load_case_records
+from app.risk.flags import (
+    CRIMINALISING_EVENTS,
+    DISAGREEMENT_LEVELS,
+    DISAGREEMENT_PERIOD,
+    EDUCATION_EVENTS,
+    EDUCATION_PERIOD,
+    FLAG_CODES,
+    NO_ASSESSMENT_WORKING_DAYS,
+    PLACEMENT_COUNT,
+    PLACEMENT_PERIOD,
+    REPEAT_MISSING_COUNT,
+    REPEAT_MISSING_PERIOD,
+    RETURN_INTERVIEW_DUE,
+    ActionFacts,
+    AssessmentFacts,
+    EpisodeFacts,
+    EventFacts,
+    Flag,
+    IndicatorGap,
+    TextRecord,
+    Window,
+    actions_overdue_flag,
+    assessment_overdue_flag,
+    assessor_disagreement_flag,
+    criminalised_victim_flag,
+    currently_missing_flag,
+    evaluate,
+    judgement_below_tool_flag,
+    language_concern_flag,
+    london_date,
+    missing_education_flag,
+    new_missing_episode_flag,
+    new_referral_flag,
+    no_assessment_flag,
+    placement_instability_flag,
+    repeat_missing_flag,
+    return_interview_overdue_flag,
+    risk_escalated_flag,
+    risk_reduced_flag,
+    unaddressed_indicator_flag,
+)
+from app.risk.tool import LEVEL_ORDER
+
+A, E, V, C = (
+    Assessment.__table__.c,
+    MissingEpisode.__table__.c,
+    CaseEvent.__table__.c,
+    Case.__table__.c,
+)
+PER_CASE_CODES = frozenset({"stalled"})  # no SQL selection: evaluated per candidate case
+
+Found = dict[uuid.UUID, dict[str, Flag]]  # case -> code -> flag
+
+
+# --- what the register knew at T (the loader's rules, in SQL) -------------------------------
+
+
+def _known_assessment(at: dt.datetime, a: Any = A) -> ColumnElement[bool]:
+    return and_(a.recorded_at <= at, a.assessed_at <= at)
+
+
+def _known_episode(at: dt.datetime) -> ColumnElement[bool]:
+    return and_(E.recorded_at <= at, E.started_at <= at)
+
+
+def _ended_known(at: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        E.ended_at.is_not(None),
+        E.ended_at <= at,
+        func.coalesce(E.ended_recorded_at, E.recorded_at) <= at,
+    )
+
+
+def _interview_known(at: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        E.return_interview_at.is_not(None),
+        E.return_interview_at <= at,
+        func.coalesce(E.return_interview_recorded_at, E.recorded_at) <= at,
+    )
+
+
+def _known_event(at: dt.datetime) -> ColumnElement[bool]:
+    return and_(V.recorded_at <= at, V.occurred_at <= at)
+
+
+def _in(column: Any, window: Window) -> ColumnElement[bool]:
+    return and_(column > window.start, column <= window.end)
+
+
+def _texts(*values: str | None) -> tuple[str, ...]:
+    return tuple(v for v in values if v)
+
+
+_ASSESSMENT_COLUMNS = (
+    A.id,
+    A.case_id,
+    A.agency_id,
+    A.assessed_at,
+    A.recorded_at,
+    A.level,
+    A.calculated_level,
+    A.judgement_level,
+    A.next_review_due,
+    A.indicators,
+    A.tool_version,
+)
+
+
+def _assessment(row: Any) -> AssessmentFacts:
+    return AssessmentFacts(
+        id=row.id,
+        agency_id=row.agency_id,
+        assessed_at=row.assessed_at,
+        recorded_at=row.recorded_at,
+        level=row.level,
+        calculated_level=row.calculated_level,
+        judgement_level=row.judgement_level,
+        next_review_due=row.next_review_due,
+        indicators=tuple(row.indicators or ()),
+    )
+
+
+def _episode(row: Any) -> EpisodeFacts:
+    return EpisodeFacts(
+        id=row.id,
+        started_at=row.started_at,
+        recorded_at=row.recorded_at,
+        kind=row.kind,
+    )
+
+
+def _ended_episode(row: Any) -> EpisodeFacts:
+    return EpisodeFacts(
+        id=row.id,
+        started_at=row.started_at,
+        recorded_at=row.recorded_at,
+        kind=row.kind,
+        ended_at=row.ended_at,
+    )
+
+
+def _event(row: Any) -> EventFacts:
+    return EventFacts(
+        id=row.id, type=row.type, occurred_at=row.occurred_at, recorded_at=row.recorded_at
+    )
+
+
+def _grouped(rows: Iterable[Any], make: Any) -> dict[uuid.UUID, list[Any]]:
+    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        out[row.case_id].append(make(row))
+    return out
+
+
+class _Evaluation:
+    """One set-based evaluation: the session, the moment, the window, and what was found."""
+
+    def __init__(
+        self, session: AsyncSession, at: dt.datetime, window: Window, *, open_only: bool
+    ) -> None:
+        self.session = session
+        self.at = at
+        self.window = window
+        self.open_only = open_only
+        self.dialect = session.bind.dialect.name
+        self.found: Found = defaultdict(dict)
+
+    def keep(self, case_id: uuid.UUID, flag: Flag | None) -> None:
+        if flag is not None:
+            self.found[case_id][flag.code] = flag
+
+    def in_scope(self) -> ColumnElement[bool]:
+        """Cases that exist at T (and, if asked, may be open then: a superset, settled later)."""
+        return and_(C.created_at <= self.at, _open_at(self.at) if self.open_only else true())
+
+    def scope(self, case_id: Any) -> ColumnElement[bool]:
+        return case_id.in_(select(C.id).where(self.in_scope()))  # type: ignore[no-any-return]
+
+    def unsettled(self) -> Select[Any]:
+        """Cases with an assessment recorded or made after T: their current assessment (the
+        copy on `cases`) may not be the latest known at T."""
+        return select(A.case_id).where(or_(A.recorded_at > self.at, A.assessed_at > self.at))
+
+    def current_ids(self, *cases_where: ColumnElement[bool]) -> Any:
+        """(case_id, latest_id): each case's latest assessment known at T.
+
+        A case none of whose assessments was recorded or made after T has its current
+        assessment (`cases.current_assessment_id`) as its latest at T: one join, no search.
+        The few others (for an agenda at its cutoff, those assessed since) are searched for
+        their latest known at T, one index probe each.
+        """
+        at = self.at
+        unsettled = self.unsettled()
+        settled = select(C.id.label("case_id"), C.current_assessment_id.label("latest_id")).where(
+            *cases_where, C.current_assessment_id.is_not(None), C.id.not_in(unsettled)
+        )
+        searched = select(C.id.label("case_id"), latest_assessment_id(at).label("latest_id")).where(
+            *cases_where, C.id.in_(unsettled)
+        )
+        return union_all(settled, searched).subquery("current")
+
+    async def rows(self, stmt: Select[Any]) -> Sequence[Any]:
+        return (await self.session.execute(stmt)).all()
+
+    async def latest_of(
+        self, case_ids: Collection[uuid.UUID], moment: dt.datetime
+    ) -> dict[uuid.UUID, AssessmentFacts]:
+        """Each case's latest assessment known at `moment`."""
+        if not case_ids:
+            return {}
+        among_ids = among(self.session, C.id, sorted(case_ids))
+        if moment == self.at:
+            current = self.current_ids(among_ids)
+        else:
+            current = (
+                select(C.id.label("case_id"), latest_assessment_id(moment).label("latest_id"))
+                .where(among_ids)
+                .subquery("current")
+            )
+        stmt = select(*_ASSESSMENT_COLUMNS).join(current, current.c.latest_id == A.id)
+        return {r.case_id: _assessment(r) for r in await self.rows(stmt)}
+
+    # --- selections, one per rule ---------------------------------------------------------
+
+    async def new_referral(self) -> None:
+        stmt = select(C.id, C.created_at).where(_in(C.created_at, self.window), self.scope(C.id))
+        for row in await self.rows(stmt):
+            self.keep(row.id, new_referral_flag(row.id, row.created_at))
+
+    async def level_changes(self, codes: Collection[str]) -> None:
+        """risk_escalated, risk_reduced: only cases with an assessment new since the window
+        began can have a level at T different from the level at its start."""
+        at, window = self.at, self.window
+        changed = select(A.case_id).where(
+            _known_assessment(at),
+            or_(A.recorded_at > window.start, A.assessed_at > window.start),
+            self.scope(A.case_id),
+        )
+        ids = set((await self.session.scalars(changed.distinct())).all())
+        now = await self.latest_of(ids, at)
+        before = await self.latest_of(ids, window.start)
+        for case_id, current in now.items():
+            if "risk_escalated" in codes:
+                self.keep(case_id, risk_escalated_flag(current, before.get(case_id), window))
+            if "risk_reduced" in codes:
+                self.keep(case_id, risk_reduced_flag(current, before.get(case_id)))
+
+    async def new_missing_episode(self) -> None:
+        at, window = self.at, self.window
+        stmt = select(E.case_id, E.id, E.started_at, E.recorded_at, E.kind).where(
+            _known_episode(at),
+            or_(_in(E.started_at, window), _in(E.recorded_at, window)),
+            self.scope(E.case_id),
+        )
+        for case_id, episodes in _grouped(await self.rows(stmt), _episode).items():
+            self.keep(case_id, new_missing_episode_flag(episodes))
+
+    async def currently_missing(self) -> None:
+        at = self.at
+        stmt = select(E.case_id, E.id, E.started_at, E.recorded_at, E.kind).where(
+            _known_episode(at), ~_ended_known(at), self.scope(E.case_id)
+        )
+        for case_id, episodes in _grouped(await self.rows(stmt), _episode).items():
+            self.keep(case_id, currently_missing_flag(episodes, at))
+
+    async def repeat_missing(self) -> None:
+        at = self.at
+        recent = (
+            select(
+                E.case_id,
+                E.id,
+                E.started_at,
+                E.recorded_at,
+                E.kind,
+                func.count().over(partition_by=E.case_id).label("n"),
+            )
+            .where(
+                _known_episode(at),
+                E.started_at >= at - REPEAT_MISSING_PERIOD,
+                self.scope(E.case_id),
+            )
+            .subquery()
+        )
+        stmt = select(recent).where(recent.c.n >= REPEAT_MISSING_COUNT)
+        for case_id, episodes in _grouped(await self.rows(stmt), _episode).items():
+            self.keep(case_id, repeat_missing_flag(episodes))
+
+    async def return_interview_overdue(self) -> None:
+        at = self.at
+        stmt = select(E.case_id, E.id, E.started_at, E.recorded_at, E.kind, E.ended_at).where(
+            _known_episode(at),
+            _ended_known(at),
+            E.ended_at < at - RETURN_INTERVIEW_DUE,
+            ~_interview_known(at),
+            self.scope(E.case_id),
+        )
+        for case_id, episodes in _grouped(await self.rows(stmt), _ended_episode).items():
+            self.keep(case_id, return_interview_overdue_flag(episodes))
+
+    async def current_assessment(self, codes: Collection[str]) -> None:
+        """assessment_overdue, judgement_below_tool, unaddressed_indicator: each case's current
+        assessment, kept only where one of their conditions can hold."""
+        at = self.at
+        needs = await _all_referral_needs(self.session)
+        need_codes = sorted({code for by in needs.values() for code in by})
+        # Each condition twice: on the case's copy of its current assessment (cases settled at
+        # T), and on the assessment found by search (cases with assessments after T).
+        on_case: list[ColumnElement[bool]] = []
+        on_found: list[ColumnElement[bool]] = []
+        if "assessment_overdue" in codes:
+            on_case.append(C.current_review_due < at)
+            on_found.append(A.next_review_due < at)
+        if "judgement_below_tool" in codes:
+            on_case.append(C.current_judgement_differs.is_(True))
+            on_found.append(
+                and_(A.judgement_level.is_not(None), A.judgement_level != A.calculated_level)
+            )
+        if "unaddressed_indicator" in codes and need_codes:
+            on_case.append(
+                or_(*(cast(C.current_indicators, Text).like(f'%"{c}"%') for c in need_codes))
+            )
+            on_found.append(or_(*(cast(A.indicators, Text).like(f'%"{c}"%') for c in need_codes)))
+        if not on_case:
+            return
+        unsettled = self.unsettled()
+        settled = (
+            select(*_ASSESSMENT_COLUMNS)
+            .join(Case.__table__, C.current_assessment_id == A.id)
+            .where(self.in_scope(), C.id.not_in(unsettled), or_(*on_case))
+        )
+        found = (
+            select(C.id.label("case_id"), latest_assessment_id(at).label("latest_id"))
+            .where(self.in_scope(), C.id.in_(unsettled))
+            .subquery("found")
+        )
+        searched = (
+            select(*_ASSESSMENT_COLUMNS)
+            .join(found, found.c.latest_id == A.id)
+            .where(or_(*on_found))
+        )
+        stmt = union_all(settled, searched)
+        gaps_wanted: dict[uuid.UUID, tuple[AssessmentFacts, list[tuple[str, str]]]] = {}
+        for row in await self.rows(stmt):
+            current = _assessment(row)
+            if "assessment_overdue" in codes:
+                self.keep(row.case_id, assessment_overdue_flag(current, at))
+            if "judgement_below_tool" in codes:
+                self.keep(row.case_id, judgement_below_tool_flag(current))
+            version_needs = needs.get(row.tool_version, {})
+            pairs = [(c, version_needs[c]) for c in current.indicators if c in version_needs]
+            if "unaddressed_indicator" in codes and pairs:
+                gaps_wanted[row.case_id] = (current, pairs)
+        if gaps_wanted:
+            await self.unaddressed_indicator(gaps_wanted)
+
+    async def unaddressed_indicator(
+        self, wanted: dict[uuid.UUID, tuple[AssessmentFacts, list[tuple[str, str]]]]
+    ) -> None:
+        """For each (indicator, service): the earliest known assessment recording it, for the
+        cases whose current assessment has it, where no matching referral followed."""
+        at = self.at
+        by_pair: dict[tuple[str, str], list[uuid.UUID]] = defaultdict(list)
+        for case_id, (_, pairs) in wanted.items():
+            for pair in pairs:
+                by_pair[pair].append(case_id)
+        gaps: dict[uuid.UUID, list[IndicatorGap]] = defaultdict(list)
+        for (indicator, service), case_ids in sorted(by_pair.items()):
+            ordered = func.row_number().over(
+                partition_by=A.case_id, order_by=(A.assessed_at, A.recorded_at, A.id)
+            )
+            firsts = (
+                select(A.case_id, A.id, A.assessed_at, ordered.label("n"))
+                .where(
+                    among(self.session, A.case_id, sorted(case_ids)),
+                    _known_assessment(at),
+                    cast(A.indicators, Text).like(f'%"{indicator}"%'),
+                )
+                .subquery()
+            )
+            referred = exists(
+                select(literal_column("1")).where(
+                    V.case_id == firsts.c.case_id,
+                    V.type == "referral",
+                    V.service == service,
+                    _known_event(at),
+                    V.occurred_at >= firsts.c.assessed_at,
+                )
+            )
+            stmt = select(firsts.c.case_id, firsts.c.id, firsts.c.assessed_at).where(
+                firsts.c.n == 1, ~referred
+            )
+            for row in await self.rows(stmt):
+                gaps[row.case_id].append(IndicatorGap(indicator, service, row.id, row.assessed_at))
+        for case_id, case_gaps in gaps.items():
+            self.keep(case_id, unaddressed_indicator_flag(wanted[case_id][0], case_gaps, at))
+
+    async def no_assessment(self) -> None:
+        at = self.at
+        any_known = exists(
+            select(literal_column("1")).where(A.case_id == C.id, _known_assessment(at))
+        )
+        unsettled = self.unsettled()
+        stmt = select(C.id, C.created_at).where(
+            self.in_scope(),
+            # 5 working days are at least 5 calendar days.
+            C.created_at < at - dt.timedelta(days=NO_ASSESSMENT_WORKING_DAYS),
+            or_(
+                and_(C.current_assessment_id.is_(None), C.id.not_in(unsettled)),
+                and_(C.id.in_(unsettled), ~any_known),
+            ),
+        )
+        rows = await self.rows(stmt)
+        status = await case_status_at(self.session, [r.id for r in rows], at)
+        for row in rows:
+            if status.get(row.id) == "open":
+                self.keep(row.id, no_assessment_flag(row.id, row.created_at, at))
+
+    async def assessor_disagreement(self) -> None:
+        at = self.at
+        recent = and_(
+            _known_assessment(at),
+            A.assessed_at >= at - DISAGREEMENT_PERIOD,
+            self.scope(A.case_id),
+        )
+        ordered = func.row_number().over(
+            partition_by=(A.case_id, A.agency_id),
+            order_by=(A.assessed_at.desc(), A.recorded_at.desc(), A.id.desc()),
+        )
+        ranked = select(*_ASSESSMENT_COLUMNS, ordered.label("n")).where(recent).subquery()
+        r = ranked.c
+        level_rank = case(*((r.level == level, n) for n, level in enumerate(LEVEL_ORDER)))
+        by_case = {"partition_by": r.case_id}
+        latest = (
+            select(
+                *(r[c.name] for c in _ASSESSMENT_COLUMNS),
+                func.count().over(**by_case).label("agencies"),
+                (func.max(level_rank).over(**by_case) - func.min(level_rank).over(**by_case)).label(
+                    "spread"
+                ),
+            )
+            .where(r.n == 1)
+            .subquery()
+        )
+        stmt = select(latest).where(latest.c.agencies >= 2, latest.c.spread >= DISAGREEMENT_LEVELS)
+        for case_id, assessments in _grouped(await self.rows(stmt), _assessment).items():
+            self.keep(case_id, assessor_disagreement_flag(assessments, at))
+
+    async def criminalised_victim(self) -> None:
+        at, window = self.at, self.window
+        stmt = select(V.case_id, V.id, V.type, V.occurred_at, V.recorded_at).where(
+            _known_event(at),
+            V.type.in_(sorted(CRIMINALISING_EVENTS)),
+            or_(_in(V.occurred_at, window), _in(V.recorded_at, window)),
+            self.scope(V.case_id),
+        )
+        events = _grouped(await self.rows(stmt), _event)
+        now = await self.latest_of(events.keys(), at)
+        for case_id, case_events in events.items():
+            if case_id in now:
+                self.keep(case_id, criminalised_victim_flag(now[case_id], case_events))
+
+    async def placement_instability(self) -> None:
+        at = self.at
+        moves = (
+            select(
+                V.case_id,
+                V.id,
+                V.type,
+                V.occurred_at,
+                V.recorded_at,
+                func.count().over(partition_by=V.case_id).label("n"),
+            )
+            .where(
+                _known_event(at),
+                V.type == "placement_move",
+                V.occurred_at >= at - PLACEMENT_PERIOD,
+                self.scope(V.case_id),
+            )
+            .subquery()
+        )
+        stmt = select(moves).where(moves.c.n >= PLACEMENT_COUNT)
+        for case_id, events in _grouped(await self.rows(stmt), _event).items():
+            self.keep(case_id, placement_instability_flag(events))
+
+    async def missing_education(self) -> None:
+        at = self.at
+        stmt = select(V.case_id, V.id, V.type, V.occurred_at, V.recorded_at).where(
+            _known_event(at),
+            V.type.in_(sorted(EDUCATION_EVENTS)),
+            V.occurred_at >= at - EDUCATION_PERIOD,
+            self.scope(V.case_id),
+        )
+        for case_id, events in _grouped(await self.rows(stmt), _event).items():
+            self.keep(case_id, missing_education_flag(events))
+
+    async def actions_overdue(self) -> None:
+        at = self.at
+        T = Action.__table__.c
+        stmt = select(T.case_id, T.id, T.due_date, T.owner_agency_id).where(
+            T.created_at <= at,
+            T.due_date < london_date(at),
+            # As the loader reads it: a status changed after `at` was still open then.
+            or_(T.status == "open", T.status_changed_at > at),
+            self.scope(T.case_id),
+        )
+        for case_id, actions in _grouped(
+            await self.rows(stmt),
+            lambda r: ActionFacts(
+                id=r.id, status="open", due_date=r.due_date, owner_agency_id=r.owner_agency_id
+            ),
+        ).items():
+            self.keep(case_id, actions_overdue_flag(actions))
+
+    async def language_concern(self) -> None:
+        at, window = self.at, self.window
+        texts: dict[uuid.UUID, list[TextRecord]] = defaultdict(list)
+        statements = (
+            select(A.case_id, A.id, A.recorded_at, A.judgement_rationale, A.notes).where(
+                _known_assessment(at),
+                _in(A.recorded_at, window),
+                or_(A.notes.is_not(None), A.judgement_rationale.is_not(None)),
+            ),
+            select(E.case_id, E.id, E.recorded_at, E.notes).where(
+                _known_episode(at), _in(E.recorded_at, window), E.notes.is_not(None)
+            ),
+            select(V.case_id, V.id, V.recorded_at, V.notes).where(
+                _known_event(at), _in(V.recorded_at, window), V.notes.is_not(None)
+            ),
+        )
+        for stmt in statements:
+            for row in await self.rows(stmt):
+                texts[row[0]].append((row[1], row[2], _texts(*row[3:])))
+        for case_id, records in texts.items():
+            self.keep(case_id, language_concern_flag(records, at, window))
+
+    async def per_case(self, codes: Collection[str], open_only: bool) -> None:
+        from app.risk.candidates import candidate_cases
+
+        at, window = self.at, self.window
+        ids = await candidate_cases(self.session, codes, at, window, open_only=open_only)
+        for n in range(0, len(ids), 1000):
+            records = await load_case_records(self.session, ids[n : n + 1000], at)
+            for case_id, r in records.items():
+                for flag in evaluate(r, at, window):
+                    if flag.code in codes:
+                        self.keep(case_id, flag)
+
+
+async def _all_referral_needs(session: AsyncSession) -> dict[str, dict[str, str]]:
+    versions = set((await session.scalars(select(RiskToolVersion.version))).all())
+    return await _referral_needs(session, versions)
+
+
+async def flags_set_based(
+    session: AsyncSession,
+    codes: Collection[str],
+    at: dt.datetime,
+    window: Window,
+    *,
+    open_only: bool = False,
+) -> dict[uuid.UUID, list[Flag]]:
+    """Cases carrying one of `codes` at `at`, each with those flags in catalogue order.
+
+    Cases created after `at` never appear; with `open_only`, only cases open at `at`.
+    """
+    wanted = set(codes)
+    unknown = wanted - set(FLAG_CODES)
+    if unknown:
+        raise ValueError(f"unknown flag codes: {sorted(unknown)}")
+    ev = _Evaluation(session, at, window, open_only=open_only)
+    simple = {
+        "new_referral": ev.new_referral,
+        "new_missing_episode": ev.new_missing_episode,
+        "currently_missing": ev.currently_missing,
+        "repeat_missing": ev.repeat_missing,
+        "return_interview_overdue": ev.return_interview_overdue,
+        "no_assessment": ev.no_assessment,
+        "assessor_disagreement": ev.assessor_disagreement,
+        "criminalised_victim": ev.criminalised_victim,
+        "placement_instability": ev.placement_instability,
+        "missing_education": ev.missing_education,
+        "actions_overdue": ev.actions_overdue,
+        "language_concern": ev.language_concern,
+    }
+    for code, select_flags in simple.items():
+        if code in wanted:
+            await select_flags()
+    if wanted & {"risk_escalated", "risk_reduced"}:
+        await ev.level_changes(wanted)
+    if wanted & {"assessment_overdue", "judgement_below_tool", "unaddressed_indicator"}:
+        await ev.current_assessment(wanted)
+    if wanted & PER_CASE_CODES:
+        await ev.per_case(wanted & PER_CASE_CODES, open_only)
+    if not ev.found:
+        return {}
+    status = await case_status_at(session, list(ev.found), at)
+    out: dict[uuid.UUID, list[Flag]] = {}
+    for case_id, by_code in ev.found.items():
+        state = status.get(case_id)
+        if state is None or (open_only and state != "open"):
+            continue  # created after `at`, or not open then
+        out[case_id] = [by_code[code] for code in FLAG_CODES if code in by_code]
+    return out
+
+
+async def levels_and_pseudonyms(
+    session: AsyncSession, case_ids: Collection[uuid.UUID], at: dt.datetime
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """(pseudonym, level at `at`) of each case: its current level when no assessment of it was
+    recorded or made after `at`, else its latest assessment known at `at`, found by search."""
+    if not case_ids:
+        return {}
+    ev = _Evaluation(session, at, Window(at, at), open_only=False)
+    among_ids = among(session, C.id, sorted(case_ids))
+    unsettled = ev.unsettled()
+    settled = select(C.id, C.pseudonym, C.current_level.label("level")).where(
+        among_ids, C.id.not_in(unsettled)
+    )
+    found = (
+        select(C.id, C.pseudonym, latest_assessment_id(at).label("latest_id"))
+        .where(among_ids, C.id.in_(unsettled))
+        .subquery("found")
+    )
+    searched = select(found.c.id, found.c.pseudonym, A.level).select_from(
+        found.outerjoin(Assessment.__table__, A.id == found.c.latest_id)
+    )
+    return {r.id: (r.pseudonym, r.level) for r in await ev.rows(union_all(settled, searched))}
