@@ -402,10 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).write_text(
         "# riskreg benchmark results\n\nWritten by `make bench` (bench/run.py).\n\n"
         + out
-        + "\nNotes: the agenda's right-hand column is the set-based SQL narrowing query the "
-        "builder starts with (a superset of the agenda's cases, without reasons), timed in the "
-        "same run; it is not yet an exact hand-written query giving the same reasons. The "
-        "machine has 2 cores shared with other engineers' test runs: see the load averages.\n"
+        + "\nNotes: for the DRAM agenda the right-hand column is one hand-written SQL query "
+        "(bench/limit.py) selecting the same cases with the same flag codes, timed in the same "
+        "run, and the run checks both answers are the same; it returns codes only (no wording "
+        "or evidence), so it is a lower bound on the builder's work. The MACE agenda has no "
+        "such query: its column is the SQL narrowing to candidates. The machine has 2 cores: "
+        "see the load averages for what else was running.\n"
     )
     return 0
 
