@@ -35,7 +35,7 @@ from app.risk.flags import (
     london_date,
     when,
 )
-from app.risk.setbased import flags_set_based, levels_and_pseudonyms
+from app.risk.setbased import flagged_cases
 
 BATCH = 500  # cases evaluated per round of queries
 
@@ -203,14 +203,12 @@ async def _rule_items(
 async def _dram_items(
     session: AsyncSession, as_of: dt.datetime, window: Window
 ) -> list[ProposedItem]:
-    """Set-based: every DRAM flag's selection in SQL over all open cases (app.risk.setbased),
-    then one query for the flagged cases' pseudonyms and levels."""
-    flagged = await flags_set_based(session, DRAM_FLAGS, as_of, window, open_only=True)
-    facts = await levels_and_pseudonyms(session, flagged.keys(), as_of)
+    """Set-based: every DRAM flag's selection in SQL over all open cases (app.risk.setbased)."""
+    flagged = await flagged_cases(session, DRAM_FLAGS, as_of, window, open_only=True)
     return ordered(
         [
-            ProposedItem(case_id, facts[case_id][0], facts[case_id][1], [reason(f) for f in flags])
-            for case_id, flags in flagged.items()
+            ProposedItem(case_id, c.pseudonym, c.level, [reason(f) for f in c.flags])
+            for case_id, c in flagged.items()
         ]
     )
 

@@ -22,9 +22,12 @@ MAX_SEVERITY_POINTS = 999
 
 
 def priority(level: str | None, reasons: Iterable[Mapping[str, Any]]) -> int:
-    reasons = list(reasons)
-    missing = any(r.get("code") == "currently_missing" for r in reasons)
-    points = sum(SEVERITY_POINTS.get(str(r.get("severity")), 0) for r in reasons)
+    missing = 0
+    points = 0
+    for r in reasons:
+        if r.get("code") == "currently_missing":
+            missing = 1
+        points += SEVERITY_POINTS.get(str(r.get("severity")), 0)
     return (
         MISSING_WEIGHT * missing
         + LEVEL_WEIGHT * LEVEL_RANK.get(level or "none", 0)

@@ -138,18 +138,20 @@ def _statements(dialect: str) -> _LoaderStatements:
 
 
 async def case_status_at(
-    session: AsyncSession, case_ids: Sequence[uuid.UUID], at: dt.datetime
+    session: AsyncSession, case_ids: Sequence[uuid.UUID], at: dt.datetime, *, known: bool = False
 ) -> dict[uuid.UUID, str]:
-    """Each case's status as the register knew it at `at`; cases created later are absent."""
+    """Each case's status as the register knew it at `at`; cases created later are absent,
+    unless the caller already `known`s them all to be created by then."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
     connection = await session.connection()
     statements = _statements(connection.dialect.name)
     params = {"ids": _ids_param(connection.dialect.name, ids), "at": at}
-    status = {
-        case_id: "open" for case_id, _, _ in await connection.execute(statements.cases, params)
-    }
+    if known:
+        status = dict.fromkeys(ids, "open")
+    else:
+        status = {row[0]: "open" for row in await connection.execute(statements.cases, params)}
     for case_id, state in await connection.execute(statements.status, params):
         if case_id in status:
             status[case_id] = state
