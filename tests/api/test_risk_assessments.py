@@ -203,3 +203,59 @@ async def test_idempotency_key_returns_first_response_and_creates_one(client, ke
     assert again.headers.get("idempotent-replayed") == "true"
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+async def test_case_keeps_a_copy_of_its_current_assessment_for_the_set_based_flags(
+    client, keys, db
+):
+    """cases.current_* follow the latest assessment by assessed_at, whatever the posting order:
+    the set-based flags (app/risk/setbased.py) filter on them."""
+    case = await new_case(client, keys["coordinator"])
+    path = f"/api/v1/cases/{case['id']}/assessments"
+    first = await post(
+        client,
+        keys["police_partner"],
+        path,
+        {
+            "assessed_at": iso(now() - dt.timedelta(days=2)),
+            "indicators": ["substance_use", "older_partner"],
+            "judgement": {"level": "low", "rationale": "Seen with family; plan in place."},
+        },
+    )
+    late_older = await post(
+        client,
+        keys["health_partner"],
+        path,
+        {"assessed_at": iso(now() - dt.timedelta(days=5)), "indicators": ["missing_once"]},
+    )
+    assert first.status_code == late_older.status_code == 201
+
+    async def copy() -> tuple:
+        async with db.transaction() as session:
+            row = await session.get(Case, __import__("uuid").UUID(case["id"]))
+            return (
+                row.current_assessment_id,
+                row.current_review_due,
+                row.current_judgement_differs,
+                row.current_indicators,
+                row.current_level,
+            )
+
+    first_row = first.json()
+    assert await copy() == (
+        __import__("uuid").UUID(first_row["id"]),
+        dt.datetime.fromisoformat(first_row["next_review_due"]),
+        True,
+        ["substance_use", "older_partner"],
+        "low",
+    )
+    newest = await post(
+        client,
+        keys["police_partner"],
+        path,
+        {"assessed_at": iso(now() - dt.timedelta(hours=1)), "indicators": []},
+    )
+    newest_row = newest.json()
+    got = await copy()
+    assert got[0] == __import__("uuid").UUID(newest_row["id"])
+    assert got[2] is False and got[3] == [] and got[4] == newest_row["level"]
