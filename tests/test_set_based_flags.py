@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from app.db import Database
@@ -12,6 +13,7 @@ from app.meetings.agenda import (
     AgendaWindow,
     ProposedItem,
     dram_reasons,
+    mace_reasons,
     ordered,
     reason,
     rule_items,
@@ -63,25 +65,31 @@ async def test_set_based_flags_match_the_per_case_rules_on_seeded_data(db: Datab
         assert seen[code] > 0, f"no seeded case carries {code}"
 
 
-async def test_set_based_dram_agenda_matches_every_open_case_evaluated_one_by_one(
-    db: Database,
+@pytest.mark.parametrize("kind", ["dram", "mace"])
+async def test_set_based_agendas_match_every_open_case_evaluated_one_by_one(
+    db: Database, kind: str
 ) -> None:
-    """The DRAM builder (set-based flags, then levels and pseudonyms for the flagged cases)
-    gives the items a walk over every case gives, at the seed's moment and at earlier ones,
-    where assessments recorded later must be ignored (the search path, not the copy on cases)."""
+    """The builders (set-based flags and MACE criteria, then levels and pseudonyms for the cases
+    found) give the items a walk over every case gives, at the seed's moment and at earlier
+    ones, where records posted later must be ignored (the search path, not the copy on cases)."""
     await seed(db, cases=250, seed=5, secret=TEST_SECRET, as_of=AS_OF, progress=False)
     async with db.transaction() as session:
         ids = list(await session.scalars(select(Case.id)))
         pseudonyms = dict((await session.execute(select(Case.id, Case.pseudonym))).all())
         for at in (AS_OF, AS_OF - 3 * DAY, AS_OF - 120 * DAY):
-            window = AgendaWindow(at - DAY, at)
-            built = await rule_items(session, Meeting(kind="dram"), at, window)
+            since = at - (DAY if kind == "dram" else 42 * DAY)
+            window = AgendaWindow(since, at)
+            built = await rule_items(session, Meeting(kind=kind), at, window)
             records = await load_case_records(session, ids, at)
             expected = []
             for case_id, r in records.items():
                 if r.case.status != "open":
                     continue
-                flags = dram_reasons(r, at, Window(window.start, window.end))
+                flag_window = Window(window.start, window.end)
+                if kind == "dram":
+                    flags = dram_reasons(r, at, flag_window)
+                else:
+                    flags = mace_reasons(r, at, flag_window)
                 if flags:
                     current = latest_assessment(r.assessments, at)
                     expected.append(

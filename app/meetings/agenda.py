@@ -15,19 +15,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meetings.priority import order_key, priority
 from app.metrics import AGENDA_BUILD
-from app.models import Case, Decision, Meeting
-from app.risk.candidates import candidate_cases
-from app.risk.evaluation import among, load_case_records
+from app.models import Meeting
+from app.risk.evaluation import load_case_records
 from app.risk.flags import (
     DRAM_FLAGS,
     MACE_FLAGS,
     WARNING,
+    AssessmentFacts,
     CaseRecords,
+    DecisionFacts,
     Flag,
     Window,
     evaluate,
@@ -35,7 +35,7 @@ from app.risk.flags import (
     london_date,
     when,
 )
-from app.risk.setbased import flagged_cases
+from app.risk.setbased import case_facts, flagged_cases, mace_criteria_set_based
 
 BATCH = 500  # cases evaluated per round of queries
 
@@ -77,6 +77,39 @@ def dram_reasons(records: CaseRecords, at: dt.datetime, window: Window) -> list[
     return [f for f in evaluate(records, at, window) if f.code in DRAM_FLAGS]
 
 
+def risk_high_flag(current: AssessmentFacts) -> Flag:
+    return Flag(
+        "risk_high",
+        WARNING,
+        current.assessed_at,
+        f"Current risk level is high (assessed {when(current.assessed_at)}).",
+        (current.id,),
+    )
+
+
+def escalated_flag(escalations: list[DecisionFacts]) -> Flag | None:
+    """From the DRAM decisions escalating the case to MACE in the window (any order)."""
+    if not escalations:
+        return None
+    ordered_ = sorted(escalations, key=lambda d: (d.recorded_at, d.id))
+    return Flag(
+        "escalated_by_dram",
+        WARNING,
+        ordered_[0].recorded_at,
+        f"Escalated to MACE by the DRAM on {when(ordered_[0].recorded_at)}"
+        + (f" and {len(ordered_) - 1} more time(s)" if len(ordered_) > 1 else "")
+        + ".",
+        tuple(d.id for d in ordered_),
+    )
+
+
+def mace_criteria(current: AssessmentFacts | None, escalations: list[DecisionFacts]) -> list[Flag]:
+    """The MACE criteria that are flags: high now, escalated by a DRAM since the last MACE."""
+    criteria = [risk_high_flag(current)] if current is not None and current.level == "high" else []
+    escalated = escalated_flag(escalations)
+    return criteria + ([escalated] if escalated else [])
+
+
 def mace_reasons(
     records: CaseRecords, at: dt.datetime, window: Window, *, require: bool = True
 ) -> list[Flag]:
@@ -85,35 +118,14 @@ def mace_reasons(
     The criteria (SPEC §2) lead the reasons; the other MACE flags follow as context.
     """
     flags = evaluate(records, at, window)
-    criteria: list[Flag] = []
-    current = latest_assessment(records.assessments, at)
-    if current is not None and current.level == "high":
-        criteria.append(
-            Flag(
-                "risk_high",
-                WARNING,
-                current.assessed_at,
-                f"Current risk level is high (assessed {when(current.assessed_at)}).",
-                (current.id,),
-            )
-        )
-    escalations = [
-        d
-        for d in records.decisions
-        if d.meeting_kind == "dram" and d.escalate_to_mace and d.recorded_at in window
-    ]
-    if escalations:
-        criteria.append(
-            Flag(
-                "escalated_by_dram",
-                WARNING,
-                escalations[0].recorded_at,
-                f"Escalated to MACE by the DRAM on {when(escalations[0].recorded_at)}"
-                + (f" and {len(escalations) - 1} more time(s)" if len(escalations) > 1 else "")
-                + ".",
-                tuple(d.id for d in escalations),
-            )
-        )
+    criteria = mace_criteria(
+        latest_assessment(records.assessments, at),
+        [
+            d
+            for d in records.decisions
+            if d.meeting_kind == "dram" and d.escalate_to_mace and d.recorded_at in window
+        ],
+    )
     today = london_date(at)
     overdue_mace_actions = [
         a
@@ -124,39 +136,6 @@ def mace_reasons(
     if require and not qualifies:
         return []
     return criteria + [f for f in flags if f.code in MACE_FLAGS]
-
-
-async def _candidates(
-    session: AsyncSession, kind: str, as_of: dt.datetime, window: Window
-) -> list[tuple[uuid.UUID, str]]:
-    """The cases that may be on this agenda: SQL narrows over all cases (set-based), so the
-    rules below run on the candidates only, never on every open case.
-
-    MACE: cases that may be high or stalled or own an
-    overdue action (the `stalled` and `actions_overdue` conditions), or that a DRAM decision
-    in the window escalated. The loader then settles the status as of `as_of`.
-    """
-    codes = frozenset({"stalled", "actions_overdue"})
-    ids = set(await candidate_cases(session, codes, as_of, window, open_only=True))
-    if kind != "dram":
-        ids.update(
-            await session.scalars(
-                select(Decision.case_id).where(
-                    Decision.meeting_kind == "dram",
-                    Decision.escalate_to_mace.is_(True),
-                    Decision.recorded_at > window.start,
-                    Decision.recorded_at <= min(window.end, as_of),
-                )
-            )
-        )
-    if not ids:
-        return []
-    rows = await session.execute(
-        select(Case.id, Case.pseudonym)
-        .where(among(session, Case.id, sorted(ids)))
-        .order_by(Case.id)
-    )
-    return [(r[0], r[1]) for r in rows]
 
 
 async def rule_items(
@@ -176,27 +155,33 @@ async def _rule_items(
     flag_window = Window(window.start, window.end)
     if meeting.kind == "dram":
         return await _dram_items(session, as_of, flag_window)
-    candidates = await _candidates(session, meeting.kind, as_of, flag_window)
-    items: list[ProposedItem] = []
-    for n in range(0, len(candidates), BATCH):
-        batch = candidates[n : n + BATCH]
-        records = await load_case_records(session, [c[0] for c in batch], as_of)
-        for case_id, pseudonym in batch:
-            r = records.get(case_id)
-            if r is None or r.case.status != "open":
-                continue
-            flags = mace_reasons(r, as_of, flag_window)
-            if not flags:
-                continue
-            current = latest_assessment(r.assessments, as_of)
-            items.append(
-                ProposedItem(
-                    case_id,
-                    pseudonym,
-                    current.level if current else None,
-                    [reason(f) for f in flags],
-                )
-            )
+    return await _mace_items(session, as_of, flag_window)
+
+
+async def _mace_items(
+    session: AsyncSession, as_of: dt.datetime, window: Window
+) -> list[ProposedItem]:
+    """Set-based: the MACE flags and the MACE criteria in SQL over all open cases."""
+    flagged = await flagged_cases(session, MACE_FLAGS, as_of, window, open_only=True)
+    criteria = await mace_criteria_set_based(session, as_of, window)
+    qualifying = criteria.qualifying | {
+        case_id for case_id, c in flagged.items() if any(f.code == "stalled" for f in c.flags)
+    }
+    facts = await case_facts(session, qualifying - flagged.keys(), as_of)
+    items = []
+    for case_id in qualifying:
+        found = flagged.get(case_id)
+        if found is not None:
+            pseudonym, level, flags = found.pseudonym, found.level, found.flags
+        elif case_id in facts and facts[case_id][0] == "open":
+            _, pseudonym, level = facts[case_id]
+            flags = []
+        else:
+            continue  # not open at `as_of`
+        reasons = mace_criteria(
+            criteria.current.get(case_id), criteria.escalations.get(case_id, [])
+        )
+        items.append(ProposedItem(case_id, pseudonym, level, [reason(f) for f in reasons + flags]))
     return ordered(items)
 
 

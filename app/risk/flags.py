@@ -713,35 +713,34 @@ def actions_overdue(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | N
     return actions_overdue_flag(a for a in r.actions if a.status == "open" and a.due_date < today)
 
 
-def stalled(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+def stalled_flag(
+    high_run: Iterable[AssessmentFacts],
+    last_decisions: Iterable[DecisionFacts],
+    at: dt.datetime,
+) -> Flag | None:
+    """From the trailing run of high assessments known at `at` (empty unless the current one
+    is high) and the case's last two decisions known at `at` (any order)."""
     reasons: list[str] = []
     since: list[dt.datetime] = []
     evidence: list[uuid.UUID] = []
-    known = _known(r.assessments, at)
-    if known and known[-1].level == "high":
-        run = []
-        for a in reversed(known):
-            if a.level != "high":
-                break
-            run.append(a)
-        run_start = run[-1].assessed_at
+    run = sorted(high_run, key=_assessment_order)
+    if run:
+        run_start = run[0].assessed_at
         if at - run_start >= STALLED_HIGH_PERIOD:
             reasons.append(
                 f"assessed high since {on_day(london_date(run_start))} "
                 f"({_plural((at - run_start).days, 'day')}) without a lower assessment"
             )
             since.append(run_start + STALLED_HIGH_PERIOD)
-            evidence.extend(a.id for a in reversed(run))
-    decisions = sorted(
-        (d for d in r.decisions if d.recorded_at <= at), key=lambda d: (d.recorded_at, str(d.id))
-    )
-    if len(decisions) >= 2 and all(d.progress in NO_PROGRESS for d in decisions[-2:]):
+            evidence.extend(a.id for a in run)
+    decisions = sorted(last_decisions, key=lambda d: (d.recorded_at, d.id))[-2:]
+    if len(decisions) >= 2 and all(d.progress in NO_PROGRESS for d in decisions):
         reasons.append(
             f"the last two decisions recorded {decisions[-2].progress.replace('_', ' ')} "
             f"and {decisions[-1].progress.replace('_', ' ')}"
         )
         since.append(decisions[-1].recorded_at)
-        evidence.extend(d.id for d in decisions[-2:])
+        evidence.extend(d.id for d in decisions)
     if decisions and decisions[-1].stalled:
         reasons.append(f"the last {decisions[-1].meeting_kind.upper()} decision marked it stalled")
         since.append(decisions[-1].recorded_at)
@@ -755,6 +754,18 @@ def stalled(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
         "Stalled: " + "; ".join(reasons) + ".",
         tuple(dict.fromkeys(evidence)),
     )
+
+
+def stalled(r: CaseRecords, at: dt.datetime, window: Window) -> Flag | None:
+    run: list[AssessmentFacts] = []
+    for a in reversed(_known(r.assessments, at)):
+        if a.level != "high":
+            break
+        run.append(a)
+    decisions = sorted(
+        (d for d in r.decisions if d.recorded_at <= at), key=lambda d: (d.recorded_at, d.id)
+    )
+    return stalled_flag(run, decisions[-2:], at)
 
 
 TextRecord = tuple[uuid.UUID, dt.datetime, tuple[str, ...]]  # id, recorded_at, free text

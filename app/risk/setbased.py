@@ -7,8 +7,6 @@ behind flags (not every case's history); the rows go to the very same formatters
 wording and the thresholds are written once, and a test checks on the synthetic partnership
 that this path and the per-case path (`evaluate`) give identical flags.
 
-`stalled` (a MACE flag reading decision sequences and runs of high assessments) has no SQL
-selection: it is evaluated per case over the SQL-narrowed candidates (`app.risk.candidates`).
 """
 
 from __future__ import annotations
@@ -37,9 +35,17 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from app.models import Action, Assessment, Case, CaseEvent, MissingEpisode, RiskToolVersion
+from app.models import (
+    Action,
+    Assessment,
+    Case,
+    CaseEvent,
+    Decision,
+    MissingEpisode,
+    RiskToolVersion,
+)
 from app.risk.candidates import _open_at, latest_assessment_id
-from app.risk.evaluation import _referral_needs, among, case_status_at, load_case_records
+from app.risk.evaluation import _referral_needs, among, case_status_at
 from app.risk.flags import (
     CRIMINALISING_EVENTS,
     DISAGREEMENT_LEVELS,
@@ -48,13 +54,16 @@ from app.risk.flags import (
     EDUCATION_PERIOD,
     FLAG_CODES,
     NO_ASSESSMENT_WORKING_DAYS,
+    NO_PROGRESS,
     PLACEMENT_COUNT,
     PLACEMENT_PERIOD,
     REPEAT_MISSING_COUNT,
     REPEAT_MISSING_PERIOD,
     RETURN_INTERVIEW_DUE,
+    STALLED_HIGH_PERIOD,
     ActionFacts,
     AssessmentFacts,
+    DecisionFacts,
     EpisodeFacts,
     EventFacts,
     Flag,
@@ -66,7 +75,6 @@ from app.risk.flags import (
     assessor_disagreement_flag,
     criminalised_victim_flag,
     currently_missing_flag,
-    evaluate,
     judgement_below_tool_flag,
     language_concern_flag,
     london_date,
@@ -79,6 +87,7 @@ from app.risk.flags import (
     return_interview_overdue_flag,
     risk_escalated_flag,
     risk_reduced_flag,
+    stalled_flag,
     unaddressed_indicator_flag,
 )
 from app.risk.tool import LEVEL_ORDER
@@ -89,7 +98,6 @@ A, E, V, C = (
     CaseEvent.__table__.c,
     Case.__table__.c,
 )
-PER_CASE_CODES = frozenset({"stalled"})  # no SQL selection: evaluated per candidate case
 
 CATALOGUE_ORDER = {code: n for n, code in enumerate(FLAG_CODES)}
 Found = dict[uuid.UUID, dict[str, Flag]]  # case -> code -> flag
@@ -190,6 +198,18 @@ _EVENT_COLUMNS = (V.case_id, V.id, V.type, V.occurred_at, V.recorded_at)
 def _event(row: Any) -> EventFacts:
     """From a row starting with `_EVENT_COLUMNS`."""
     return EventFacts(id=row[1], type=row[2], occurred_at=row[3], recorded_at=row[4])
+
+
+def _decision(row: Any) -> DecisionFacts:
+    """From a row (case_id, id, meeting_kind, recorded_at, progress, stalled, escalate)."""
+    return DecisionFacts(
+        id=row[1],
+        meeting_kind=row[2],
+        recorded_at=row[3],
+        progress=row[4],
+        stalled=bool(row[5]),
+        escalate_to_mace=bool(row[6]),
+    )
 
 
 def _grouped(rows: Iterable[Any], make: Any) -> dict[uuid.UUID, list[Any]]:
@@ -615,17 +635,81 @@ class _Evaluation:
         for case_id, records in texts.items():
             self.keep(case_id, language_concern_flag(records, at, window))
 
-    async def per_case(self, codes: Collection[str], open_only: bool) -> None:
-        from app.risk.candidates import candidate_cases
-
-        at, window = self.at, self.window
-        ids = await candidate_cases(self.session, codes, at, window, open_only=open_only)
-        for n in range(0, len(ids), 1000):
-            records = await load_case_records(self.session, ids[n : n + 1000], at)
-            for case_id, r in records.items():
-                for flag in evaluate(r, at, window):
-                    if flag.code in codes:
-                        self.keep(case_id, flag)
+    async def stalled(self) -> None:
+        """Two selections: the trailing run of high assessments of cases high at T that began
+        at least 84 days before T, and the last two decisions of cases whose last two recorded
+        no progress or whose last marked them stalled."""
+        at = self.at
+        unsettled = self.unsettled()
+        high_now = or_(
+            and_(C.current_level == "high", C.id.not_in(unsettled)),
+            C.id.in_(unsettled),  # their latest known at T decides, below
+        )
+        newest_first = (A.assessed_at.desc(), A.recorded_at.desc(), A.id.desc())
+        # Lower assessments at or after each one: zero along the trailing run of highs.
+        lower_since = func.sum(case((A.level != "high", 1), else_=0)).over(
+            partition_by=A.case_id, order_by=newest_first, rows=(None, 0)
+        )
+        ranked = (
+            select(*_ASSESSMENT_COLUMNS, lower_since.label("lower"))
+            .where(
+                _known_assessment(at),
+                A.case_id.in_(select(C.id).where(self.in_scope(), high_now)),
+            )
+            .subquery()
+        )
+        run = (
+            select(
+                *(ranked.c[c.name] for c in _ASSESSMENT_COLUMNS),
+                func.min(ranked.c.assessed_at).over(partition_by=ranked.c.case_id).label("start"),
+            )
+            .where(ranked.c.lower == 0)
+            .subquery()
+        )
+        runs = _grouped(
+            await self.rows(select(run).where(run.c.start <= at - STALLED_HIGH_PERIOD)),
+            _assessment,
+        )
+        D = Decision.__table__.c
+        last = (
+            select(
+                D.case_id,
+                D.id,
+                D.meeting_kind,
+                D.recorded_at,
+                D.progress,
+                D.stalled,
+                D.escalate_to_mace,
+                func.row_number()
+                .over(partition_by=D.case_id, order_by=(D.recorded_at.desc(), D.id.desc()))
+                .label("n"),
+            )
+            .where(D.recorded_at <= at, self.scope(D.case_id))
+            .subquery()
+        )
+        by_case = {"partition_by": last.c.case_id}
+        marked = (
+            select(
+                *(last.c[name] for name in ("case_id", "id", "meeting_kind", "recorded_at")),
+                *(last.c[name] for name in ("progress", "stalled", "escalate_to_mace")),
+                func.sum(case((last.c.progress.in_(sorted(NO_PROGRESS)), 1), else_=0))
+                .over(**by_case)
+                .label("no_progress"),
+                func.max(case((and_(last.c.n == 1, last.c.stalled.is_(True)), 1), else_=0))
+                .over(**by_case)
+                .label("marked"),
+            )
+            .where(last.c.n <= 2)
+            .subquery()
+        )
+        decisions = _grouped(
+            await self.rows(
+                select(marked).where(or_(marked.c.no_progress == 2, marked.c.marked == 1))
+            ),
+            _decision,
+        )
+        for case_id in runs.keys() | decisions.keys():
+            self.keep(case_id, stalled_flag(runs.get(case_id, ()), decisions.get(case_id, ()), at))
 
 
 async def _all_referral_needs(session: AsyncSession) -> dict[str, dict[str, str]]:
@@ -670,6 +754,7 @@ async def flagged_cases(
         "missing_education": ev.missing_education,
         "actions_overdue": ev.actions_overdue,
         "language_concern": ev.language_concern,
+        "stalled": ev.stalled,
     }
     for code, select_flags in simple.items():
         if code in wanted:
@@ -678,8 +763,6 @@ async def flagged_cases(
         await ev.level_changes(wanted)
     if wanted & {"assessment_overdue", "judgement_below_tool", "unaddressed_indicator"}:
         await ev.current_assessment(wanted)
-    if wanted & PER_CASE_CODES:
-        await ev.per_case(wanted & PER_CASE_CODES, open_only)
     if not ev.found:
         return {}
     facts = await ev.case_facts(ev.found.keys())
@@ -706,3 +789,64 @@ async def flags_set_based(
     """Cases carrying one of `codes` at `at`, each with those flags in catalogue order."""
     found = await flagged_cases(session, codes, at, window, open_only=open_only)
     return {case_id: case.flags for case_id, case in found.items()}
+
+
+async def case_facts(
+    session: AsyncSession, case_ids: Collection[uuid.UUID], at: dt.datetime
+) -> dict[uuid.UUID, tuple[str, str, str | None]]:
+    """(status, pseudonym, level) at `at` of each case created by then."""
+    return await _Evaluation(session, at, Window(at, at), open_only=False).case_facts(case_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class MaceCriteria:
+    qualifying: set[uuid.UUID]  # high now, escalated, or owning an overdue MACE action
+    current: dict[uuid.UUID, AssessmentFacts]  # the current assessment of the high ones
+    escalations: dict[uuid.UUID, list[DecisionFacts]]  # DRAM escalations in the window
+
+
+async def mace_criteria_set_based(
+    session: AsyncSession, at: dt.datetime, window: Window
+) -> MaceCriteria:
+    """The MACE criteria other than `stalled` (a flag), over all cases that may be open at
+    `at`: level high at `at`, escalated by a DRAM decision in the window, or owning an open
+    action set at a MACE and due before `at`'s day. Open at `at` is settled by the caller."""
+    ev = _Evaluation(session, at, window, open_only=True)
+    unsettled = ev.unsettled()
+    maybe_high = list(
+        await session.scalars(
+            select(C.id).where(
+                ev.in_scope(),
+                or_(and_(C.current_level == "high", C.id.not_in(unsettled)), C.id.in_(unsettled)),
+            )
+        )
+    )
+    current = {
+        case_id: a
+        for case_id, a in (await ev.latest_of(maybe_high, at)).items()
+        if a.level == "high"
+    }
+    D = Decision.__table__.c
+    escalated = select(
+        D.case_id, D.id, D.meeting_kind, D.recorded_at, D.progress, D.stalled, D.escalate_to_mace
+    ).where(
+        D.meeting_kind == "dram",
+        D.escalate_to_mace.is_(True),
+        _in(D.recorded_at, window),
+        D.recorded_at <= at,
+        ev.scope(D.case_id),
+    )
+    escalations = _grouped(await ev.rows(escalated), _decision)
+    T = Action.__table__.c
+    overdue = await session.scalars(
+        select(T.case_id)
+        .where(
+            T.set_at_meeting_kind == "mace",
+            T.created_at <= at,
+            T.due_date < london_date(at),
+            or_(T.status == "open", T.status_changed_at > at),
+            ev.scope(T.case_id),
+        )
+        .distinct()
+    )
+    return MaceCriteria(set(current) | set(escalations) | set(overdue), current, dict(escalations))
