@@ -3,10 +3,9 @@
 Each database is seeded once (`riskreg seed`, history up to AS_OF) and kept for later runs
 (PostgreSQL `riskreg_agenda<N>k`, SQLite `bench/out/agenda-<N>.db`). The agenda is built by
 the app's own builder (`app.meetings.agenda.rule_items`) as of the meeting's cutoff; beside
-it, in the same run, the limit: for the DRAM, one hand-written SQL query giving the same
-cases with the same flag codes (`bench/limit.py`; the run checks the answers are the same);
-for the MACE, which has no such query, the SQL narrowing to its candidates. Each figure is
-the median of REPEATS runs (one run at 100,000 cases).
+it, in the same run, the limit: one hand-written SQL query per agenda giving the same cases
+with the same reason codes (`bench/limit.py`; the run checks the answers are the same). Each
+figure is the median of REPEATS runs (at 100,000 cases too).
 """
 
 from __future__ import annotations
@@ -24,10 +23,9 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.meetings.agenda import AgendaWindow, rule_items
 from app.models import Case, Meeting
-from app.risk.candidates import candidate_cases
 from app.risk.flags import Window
 from app.risk.setbased import _all_referral_needs
-from bench.limit import dram_limit
+from bench.limit import dram_limit, mace_limit
 
 HERE = Path(__file__).resolve().parent
 AS_OF = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)  # a Friday, before the DRAM cutoff
@@ -36,8 +34,6 @@ PREVIOUS_DRAM_CUTOFF = DRAM_CUTOFF - dt.timedelta(days=1)
 MACE_CUTOFF = DRAM_CUTOFF
 PREVIOUS_MACE_CUTOFF = MACE_CUTOFF - dt.timedelta(weeks=6)
 REPEATS = 3
-# MACE has no hand-written limit: beside it, the SQL that narrows to its candidates.
-MACE_NARROWING = frozenset({"stalled", "actions_overdue"})
 
 
 async def _needs(session: Any) -> dict[str, str]:
@@ -108,17 +104,15 @@ async def _time_agendas(url: str, repeats: int) -> dict[str, Any]:
                         limit = await dram_limit(session, cutoff, flag_window, needs)
                     else:
                         started = time.perf_counter()
-                        limit = await candidate_cases(
-                            session, MACE_NARROWING, cutoff, flag_window, open_only=True
-                        )
+                        limit = await mace_limit(session, cutoff, flag_window)
                     limits.append(time.perf_counter() - started)
             built = {(i.case_id, r["code"]) for i in items for r in i.reasons}
             out[kind] = {
                 "build": statistics.median(builds),
                 "sql": statistics.median(limits),
                 "items": len(items),
-                "limit_cases": len({c for c, _ in limit}) if kind == "dram" else len(limit),
-                "same": built == limit if kind == "dram" else None,
+                "limit_cases": len({c for c, _ in limit}),
+                "same": built == limit,
             }
     finally:
         await db.dispose()
@@ -137,7 +131,7 @@ def agenda_benchmarks(args: argparse.Namespace, work: Path) -> tuple[list[str], 
             url, seeded = _prepare(backend, cases, args)
             if seeded:
                 meta[f"seed {cases} cases ({backend})"] = seeded
-            result = asyncio.run(_time_agendas(url, REPEATS if cases < 100_000 else 1))
+            result = asyncio.run(_time_agendas(url, REPEATS))
             for kind in ("dram", "mace"):
                 r = result[kind]
                 ratio = r["build"] / r["sql"] if r["sql"] else float("nan")
@@ -145,14 +139,8 @@ def agenda_benchmarks(args: argparse.Namespace, work: Path) -> tuple[list[str], 
                 met = ""
                 if kind == "dram" and cases >= 100_000 and backend == "postgresql":
                     met = "yes" if r["build"] < 1 and ratio <= 2 else "NO"
-                if kind == "dram":
-                    same = "same cases and codes" if r["same"] else "DIFFERENT answer"
-                    limit = f"{r['sql'] * 1000:,.0f} ms hand-written SQL ({same})"
-                else:
-                    limit = (
-                        f"{r['sql'] * 1000:,.0f} ms SQL narrowing only "
-                        f"({r['limit_cases']} candidates)"
-                    )
+                same = "same cases and codes" if r["same"] else "DIFFERENT answer"
+                limit = f"{r['sql'] * 1000:,.0f} ms hand-written SQL ({same})"
                 rows.append(
                     f"| Agenda {kind.upper()} {cases:,} cases, {backend} "
                     f"| {r['build'] * 1000:,.0f} ms ({r['items']} items) "

@@ -31,6 +31,7 @@ from app.risk.flags import (
     REFERRAL_PERIOD,
     REPEAT_MISSING_PERIOD,
     RETURN_INTERVIEW_DUE,
+    STALLED_HIGH_PERIOD,
     Window,
     add_working_days,
     london_date,
@@ -303,3 +304,109 @@ async def dram_limit(
 
 def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+MACE_SQL = f"""
+WITH scope AS (
+  SELECT id, current_level, current_review_due FROM cases
+  WHERE created_at <= :at AND (status = 'open' OR closed_at IS NULL OR closed_at > :at)
+),
+unsettled AS (
+  SELECT DISTINCT case_id FROM assessments WHERE recorded_at > :at OR assessed_at > :at
+),
+cur AS (  -- level and review due at T: the copy on cases, or the latest known at T by search
+  SELECT s.id AS case_id, s.current_level AS level, s.current_review_due AS review_due
+  FROM scope s WHERE s.id NOT IN (SELECT case_id FROM unsettled)
+  UNION ALL
+  SELECT s.id, a.level, a.next_review_due FROM scope s
+  JOIN assessments a ON a.id = {_latest_id("s.id", ":at")}
+  WHERE s.id IN (SELECT case_id FROM unsettled)
+),
+runs AS (  -- the trailing run of high assessments of each case high at T
+  SELECT r.case_id, MIN(r.assessed_at) AS started FROM (
+    SELECT a.case_id, a.assessed_at,
+           SUM(CASE WHEN a.level <> 'high' THEN 1 ELSE 0 END) OVER (
+             PARTITION BY a.case_id ORDER BY a.assessed_at DESC, a.recorded_at DESC, a.id DESC
+             ROWS UNBOUNDED PRECEDING) AS lower
+    FROM assessments a JOIN cur ON cur.case_id = a.case_id AND cur.level = 'high'
+    WHERE {KNOWN_A.format("a")}
+  ) r WHERE r.lower = 0 GROUP BY r.case_id
+),
+last_decisions AS (
+  SELECT d.case_id, d.progress, d.stalled,
+         ROW_NUMBER() OVER (PARTITION BY d.case_id ORDER BY d.recorded_at DESC, d.id DESC) AS n
+  FROM decisions d WHERE d.recorded_at <= :at AND d.case_id IN (SELECT id FROM scope)
+),
+flags AS (
+  SELECT case_id, 'risk_high' AS code FROM cur WHERE level = 'high'
+  UNION ALL
+  SELECT DISTINCT d.case_id, 'escalated_by_dram' FROM decisions d
+  WHERE d.meeting_kind = 'dram' AND d.escalate_to_mace = :true
+    AND d.recorded_at > :ws AND d.recorded_at <= :we AND d.recorded_at <= :at
+    AND d.case_id IN (SELECT id FROM scope)
+  UNION ALL
+  SELECT DISTINCT e.case_id, 'currently_missing' FROM missing_episodes e
+  WHERE {KNOWN_E.format("e")} AND NOT {ENDED}
+  UNION ALL
+  SELECT e.case_id, 'repeat_missing' FROM missing_episodes e
+  WHERE {KNOWN_E.format("e")} AND e.started_at >= :missing_from
+  GROUP BY e.case_id HAVING COUNT(*) >= 3
+  UNION ALL
+  SELECT case_id, 'assessment_overdue' FROM cur WHERE review_due < :at
+  UNION ALL
+  SELECT v.case_id, 'placement_instability' FROM case_events v
+  WHERE {KNOWN_V.format("v")} AND v.type = 'placement_move' AND v.occurred_at >= :placement_from
+  GROUP BY v.case_id HAVING COUNT(*) >= 3
+  UNION ALL
+  SELECT DISTINCT t.case_id, 'actions_overdue' FROM actions t
+  WHERE t.created_at <= :at AND t.due_date < :today
+    AND (t.status = 'open' OR t.status_changed_at > :at)
+  UNION ALL
+  SELECT case_id, 'stalled' FROM runs WHERE started <= :stalled_from
+  UNION ALL
+  SELECT case_id, 'stalled' FROM last_decisions GROUP BY case_id
+  HAVING SUM(CASE WHEN n <= 2 AND progress IN ('no_change', 'worsening') THEN 1 ELSE 0 END) = 2
+      OR MAX(CASE WHEN n = 1 AND stalled = :true THEN 1 ELSE 0 END) = 1
+  UNION ALL
+  SELECT DISTINCT t.case_id, 'mace_action_overdue' FROM actions t
+  WHERE t.set_at_meeting_kind = 'mace' AND t.created_at <= :at AND t.due_date < :today
+    AND (t.status = 'open' OR t.status_changed_at > :at)
+),
+qualifying AS (
+  SELECT DISTINCT case_id FROM flags
+  WHERE code IN ('risk_high', 'escalated_by_dram', 'stalled', 'mace_action_overdue')
+)
+SELECT DISTINCT f.case_id, f.code FROM flags f
+JOIN qualifying q ON q.case_id = f.case_id JOIN scope s ON s.id = f.case_id
+WHERE f.code <> 'mace_action_overdue'
+  AND COALESCE((SELECT st.status FROM case_status_changes st
+                WHERE st.case_id = f.case_id AND st.recorded_at <= :at
+                  AND st.occurred_at <= :at
+                ORDER BY st.occurred_at DESC, st.recorded_at DESC LIMIT 1), 'open') = 'open'
+"""
+
+
+async def mace_limit(
+    session: AsyncSession, at: dt.datetime, window: Window
+) -> set[tuple[uuid.UUID, str]]:
+    """The MACE agenda's cases with their reason codes (criteria and MACE flags)."""
+    params = {
+        "at": at,
+        "ws": window.start,
+        "we": window.end,
+        "true": True,
+        "today": london_date(at),
+        "missing_from": at - REPEAT_MISSING_PERIOD,
+        "placement_from": at - PLACEMENT_PERIOD,
+        "stalled_from": at - STALLED_HIGH_PERIOD,
+    }
+    stmt = text(MACE_SQL).bindparams(
+        *(
+            bindparam(n, type_=UTCDateTime())
+            for n, v in params.items()
+            if isinstance(v, dt.datetime)
+        ),
+        bindparam("today", type_=Date()),
+        bindparam("true", type_=Boolean()),
+    )
+    return {(_as_uuid(r[0]), r[1]) for r in await session.execute(stmt, params)}

@@ -402,11 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).write_text(
         "# riskreg benchmark results\n\nWritten by `make bench` (bench/run.py).\n\n"
         + out
-        + "\nNotes: for the DRAM agenda the right-hand column is one hand-written SQL query "
-        "(bench/limit.py) selecting the same cases with the same flag codes, timed in the same "
+        + "\nNotes: for each agenda the right-hand column is one hand-written SQL query "
+        "(bench/limit.py) selecting the same cases with the same reason codes, timed in the same "
         "run, and the run checks both answers are the same; it returns codes only (no wording "
-        "or evidence), so it is a lower bound on the builder's work. The MACE agenda has no "
-        "such query: its column is the SQL narrowing to candidates. The machine has 2 cores: "
+        "or evidence), so it is a lower bound on the builder's work. The machine has 2 cores: "
         "see the load averages for what else was running.\n"
     )
     return 0
