@@ -297,12 +297,30 @@ async def scan_flagged(
     window: Window,
     batch: int = 200,
 ) -> tuple[list[tuple[Case, list[Flag]]], bool]:
-    """Walk `stmt`'s cases newest first, keeping those with a flag (of `code`, if given).
+    """`stmt`'s cases newest first that carry a flag (of `code`, if given), up to `limit`;
+    returns the matches (each with the matching flags) and whether more exist.
 
-    Flags are derived in Python, so the walk evaluates batches until it has `limit` matches
-    or runs out: a fixed number of queries per batch. Returns the matches (each with the
-    matching flags) and whether more exist.
+    For one code, its selection runs set-based over all cases (`app.risk.setbased`), so a
+    rare flag costs one query, not a walk over every case; then `stmt` is paged over the
+    cases found. For any flag, the walk evaluates batches of `stmt`'s cases until it has
+    `limit` matches (most open cases carry some flag, so the walk is short).
     """
+    if code is not None:
+        from app.risk.setbased import flags_set_based  # setbased builds on this module
+
+        flagged = await flags_set_based(session, {code}, at, window)
+        if not flagged:
+            return [], False
+        page = list(
+            (
+                await session.scalars(
+                    stmt.where(among(session, Case.id, sorted(flagged)))
+                    .order_by(Case.created_at.desc(), Case.id.desc())
+                    .limit(limit + 1)
+                )
+            ).all()
+        )
+        return [(case, flagged[case.id]) for case in page[:limit]], len(page) > limit
     found: list[tuple[Case, list[Flag]]] = []
     after: tuple[dt.datetime, uuid.UUID] | None = None
     while True:
@@ -325,7 +343,7 @@ async def scan_flagged(
             return found, False
         flags = await flags_for_cases(session, [c.id for c in cases], at, window)
         for case in cases:
-            matching = [f for f in flags[case.id] if code is None or f.code == code]
+            matching = flags[case.id]
             if matching:
                 if len(found) == limit:
                     return found, True
