@@ -476,11 +476,15 @@ class _Evaluation:
                 .correlate(Case.__table__)
                 .scalar_subquery()
             )
-            firsts = (
-                select(C.id.label("case_id"), first_id.label("first_id"))
-                .where(among(self.session, C.id, sorted(case_ids)))
-                .subquery("firsts")
-            )
+            # Two steps, so the first ones are then fetched by primary key (in one statement
+            # the planner hash-joins the whole assessments table).
+            firsts = [
+                row[0]
+                for row in await self.rows(
+                    select(first_id).where(among(self.session, C.id, sorted(case_ids)))
+                )
+                if row[0] is not None
+            ]
             referred = exists(
                 select(literal_column("1")).where(
                     V.case_id == A.case_id,
@@ -491,7 +495,7 @@ class _Evaluation:
                 )
             )
             stmt = select(A.case_id, A.id, A.assessed_at).where(
-                A.id.in_(select(firsts.c.first_id)), ~referred
+                among(self.session, A.id, firsts), ~referred
             )
             for row in await self.rows(stmt):
                 gaps[row.case_id].append(IndicatorGap(indicator, service, row.id, row.assessed_at))
