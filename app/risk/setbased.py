@@ -44,7 +44,6 @@ from app.models import (
     MissingEpisode,
     RiskToolVersion,
 )
-from app.risk.candidates import _open_at, latest_assessment_id
 from app.risk.evaluation import _referral_needs, among, case_status_at
 from app.risk.flags import (
     CRIMINALISING_EVENTS,
@@ -108,6 +107,23 @@ Found = dict[uuid.UUID, dict[str, Flag]]  # case -> code -> flag
 
 def _known_assessment(at: dt.datetime, a: Any = A) -> ColumnElement[bool]:
     return and_(a.recorded_at <= at, a.assessed_at <= at)
+
+
+def _open_at(at: dt.datetime) -> ColumnElement[bool]:
+    """A superset of "open as of `at`": the status history settles it (`case_status_at`)."""
+    return or_(C.status == "open", C.closed_at.is_(None), C.closed_at > at)
+
+
+def latest_assessment_id(at: dt.datetime) -> Any:
+    """Correlated to `cases`: the id of its latest assessment known at `at` (one index probe)."""
+    return (
+        select(A.id)
+        .where(A.case_id == C.id, _known_assessment(at))
+        .order_by(A.assessed_at.desc(), A.recorded_at.desc(), A.id.desc())
+        .limit(1)
+        .correlate(Case.__table__)
+        .scalar_subquery()
+    )
 
 
 def _known_episode(at: dt.datetime) -> ColumnElement[bool]:
