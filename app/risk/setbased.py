@@ -11,6 +11,7 @@ that this path and the per-case path (`evaluate`) give identical flags.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -326,6 +327,13 @@ class _Evaluation:
         rows = await self.rows(stmt)
         status = await case_status_at(self.session, [r[0] for r in rows], at, known=True)
         return {case_id: (status[case_id], name, level) for case_id, name, level in rows}
+
+    async def select(self, methods: Sequence[str], wanted: set[str]) -> None:
+        for method in methods:
+            if method in ("current_assessment", "level_changes"):
+                await getattr(self, method)(wanted)
+            else:
+                await getattr(self, method)()
 
     # --- selections, one per rule ---------------------------------------------------------
 
@@ -732,6 +740,34 @@ class _Evaluation:
             self.keep(case_id, stalled_flag(runs.get(case_id, ()), decisions.get(case_id, ()), at))
 
 
+# Each selection, the codes it answers, its method; in two halves of about equal cost at
+# 100,000 cases (measured), for the two connections of `flagged_cases`.
+_SELECTIONS: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"assessment_overdue", "judgement_below_tool", "unaddressed_indicator"}),
+        "current_assessment",
+    ),
+    (frozenset({"risk_escalated", "risk_reduced"}), "level_changes"),
+    (frozenset({"no_assessment"}), "no_assessment"),
+    (frozenset({"new_referral"}), "new_referral"),
+    (frozenset({"criminalised_victim"}), "criminalised_victim"),
+    (frozenset({"language_concern"}), "language_concern"),
+    (frozenset({"currently_missing"}), "currently_missing"),
+    (frozenset({"repeat_missing"}), "repeat_missing"),
+    (frozenset({"placement_instability"}), "placement_instability"),
+    (frozenset({"assessor_disagreement"}), "assessor_disagreement"),
+    (frozenset({"actions_overdue"}), "actions_overdue"),
+    (frozenset({"missing_education"}), "missing_education"),
+    (frozenset({"return_interview_overdue"}), "return_interview_overdue"),
+    (frozenset({"new_missing_episode"}), "new_missing_episode"),
+    (frozenset({"stalled"}), "stalled"),
+)
+
+
+def _selections(wanted: set[str]) -> list[str]:
+    return [method for codes, method in _SELECTIONS if codes & wanted]
+
+
 async def _all_referral_needs(session: AsyncSession) -> dict[str, dict[str, str]]:
     versions = set((await session.scalars(select(RiskToolVersion.version))).all())
     return await _referral_needs(session, versions)
@@ -761,28 +797,21 @@ async def flagged_cases(
     if unknown:
         raise ValueError(f"unknown flag codes: {sorted(unknown)}")
     ev = _Evaluation(session, at, window, open_only=open_only)
-    simple = {
-        "new_referral": ev.new_referral,
-        "new_missing_episode": ev.new_missing_episode,
-        "currently_missing": ev.currently_missing,
-        "repeat_missing": ev.repeat_missing,
-        "return_interview_overdue": ev.return_interview_overdue,
-        "no_assessment": ev.no_assessment,
-        "assessor_disagreement": ev.assessor_disagreement,
-        "criminalised_victim": ev.criminalised_victim,
-        "placement_instability": ev.placement_instability,
-        "missing_education": ev.missing_education,
-        "actions_overdue": ev.actions_overdue,
-        "language_concern": ev.language_concern,
-        "stalled": ev.stalled,
-    }
-    for code, select_flags in simple.items():
-        if code in wanted:
-            await select_flags()
-    if wanted & {"risk_escalated", "risk_reduced"}:
-        await ev.level_changes(wanted)
-    if wanted & {"assessment_overdue", "judgement_below_tool", "unaddressed_indicator"}:
-        await ev.current_assessment(wanted)
+    selections = _selections(wanted)
+    if session.bind.dialect.name == "postgresql" and len(selections) > 1:
+        # Two connections: while PostgreSQL runs one half's statements, Python formats the
+        # other half's rows. Each statement reads only records as of `at`, the same as one
+        # connection's READ COMMITTED statements would (each takes its own snapshot anyway).
+        half = len(selections) // 2
+        async with AsyncSession(bind=session.bind) as other:
+            ev_other = _Evaluation(other, at, window, open_only=open_only)
+            await asyncio.gather(
+                ev.select(selections[:half], wanted), ev_other.select(selections[half:], wanted)
+            )
+        for case_id, by_code in ev_other.found.items():
+            ev.found[case_id].update(by_code)
+    else:
+        await ev.select(selections, wanted)
     if not ev.found:
         return {}
     facts = await ev.case_facts(ev.found.keys())
