@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.gcpause import gc_paused
 from app.meetings.priority import order_key, priority
 from app.metrics import AGENDA_BUILD
 from app.models import Meeting
@@ -144,7 +145,8 @@ async def rule_items(
     """The cases the agenda rules put on this meeting's agenda as of `as_of`, in order."""
     started = time.perf_counter()
     try:
-        return await _rule_items(session, meeting, as_of, window)
+        with gc_paused():
+            return await _rule_items(session, meeting, as_of, window)
     finally:
         AGENDA_BUILD.labels(meeting.kind).observe(time.perf_counter() - started)
 
