@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -169,7 +170,8 @@ _ASSESSMENT_COLUMNS = (
     A.calculated_level,
     A.judgement_level,
     A.next_review_due,
-    A.indicators,
+    # As text: decoded only where a rule reads them (`_indicators`), not for every row.
+    cast(A.indicators, Text).label("indicators"),
     A.tool_version,
 )
 
@@ -178,9 +180,9 @@ _ASSESSMENT_COLUMNS = (
 # per field, which at 100,000 cases was a tenth of the build.
 
 
-def _assessment(row: Any) -> AssessmentFacts:
-    """From a row starting with `_ASSESSMENT_COLUMNS`."""
-    _, id_, agency, assessed, recorded, level, calculated, judgement, due, indicators = row[:10]
+def _assessment(row: Any, *, indicators: bool = False) -> AssessmentFacts:
+    """From a row starting with `_ASSESSMENT_COLUMNS`; its indicators only if asked."""
+    _, id_, agency, assessed, recorded, level, calculated, judgement, due, text = row[:10]
     return AssessmentFacts(
         id=id_,
         agency_id=agency,
@@ -190,7 +192,7 @@ def _assessment(row: Any) -> AssessmentFacts:
         calculated_level=calculated,
         judgement_level=judgement,
         next_review_due=due,
-        indicators=tuple(indicators or ()),
+        indicators=tuple(json.loads(text)) if indicators and text else (),
     )
 
 
@@ -461,8 +463,10 @@ class _Evaluation:
         )
         stmt = union_all(settled, searched)
         gaps_wanted: dict[uuid.UUID, tuple[AssessmentFacts, list[tuple[str, str]]]] = {}
+        quoted_needs = [f'"{code}"' for code in need_codes]
         for row in await self.rows(stmt):
-            current = _assessment(row)
+            has_needs = any(q in (row.indicators or "") for q in quoted_needs)
+            current = _assessment(row, indicators=has_needs)
             if "assessment_overdue" in codes:
                 self.keep(row.case_id, assessment_overdue_flag(current, at))
             if "judgement_below_tool" in codes:
