@@ -166,14 +166,22 @@ class CaseRecords:
 # --- shared helpers -------------------------------------------------------------------------
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when(moment: dt.datetime) -> str:
-    """A time as a coordinator would read it aloud: local to Europe/London."""
+    """A time as a coordinator would read it aloud: local to Europe/London ("Fri 27 Nov 2026
+    08:30"), in English whatever the process locale (no strftime)."""
     local = moment.astimezone(LONDON)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+    return (
+        f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year} "
+        f"{local.hour:02d}:{local.minute:02d}"
+    )
 
 
 def on_day(day: dt.date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
