@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app.api import dashboard, health
 from app.api.problems import install as install_problem_handlers
 from app.api.router import api_router
+from app.auth.keys import KeyCache
 from app.config import Settings, get_settings
 from app.db import Database
 from app.health import head_revision
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     app.state.schema_head = head_revision()
     install_problem_handlers(app)
     app.add_middleware(BodyGuardMiddleware)
