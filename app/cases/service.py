@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ from app.cases.schemas import (
     SubjectMatch,
 )
 from app.cases.subjects import IdentifierScheme, subject_digest
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, precompiled, utcnow
 from app.errors import Conflict, NotFound, PreconditionFailed, field_error
 from app.models import Agency, Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.pagination import decode_cursor, encode_cursor
@@ -227,10 +227,7 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
     # its agencies and every record its risk and flags need, in one statement.
     at = utcnow()
     row = (
-        await connection.execute(
-            _case_view_statement().where(readable_case_clause(principal, Case.__table__.c.id)),
-            {"case_id": case_id, "at": at},
-        )
+        await connection.execute(_case_view_for(principal), {"case_id": case_id, "at": at})
     ).first()
     if row is None:
         raise NotFound("no such case")
@@ -239,6 +236,22 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
     )
     records = await records_from_arrays(session, row.id, row.created_at, row[-6:], at)
     return _case_view(row, list(row.involved_agencies or ()), codes, *risk_summary(records, at))
+
+
+_case_views: dict[tuple[str, uuid.UUID], TextClause] = {}
+
+
+def _case_view_for(principal: Principal) -> TextClause:
+    """The case view statement under this principal's `readable_case_clause`, compiled once
+    per role and agency (a handful of each, so bounded)."""
+    key = (principal.role.value, principal.agency_id)
+    statement = _case_views.get(key)
+    if statement is None:
+        statement = precompiled(
+            _case_view_statement().where(readable_case_clause(principal, Case.__table__.c.id))
+        )
+        _case_views[key] = statement
+    return statement
 
 
 @cache

@@ -17,7 +17,7 @@ from app.auth.access import involve, postable_case, readable_case
 from app.auth.agencies import agency_codes
 from app.auth.principal import Principal, readable_case_clause
 from app.cases.schemas import FlagRead
-from app.db import utcnow
+from app.db import precompiled, utcnow
 from app.errors import Conflict, NotFound, Unprocessable, field_error
 from app.models import Assessment, Case, CaseAgency, CaseEvent, MissingEpisode
 from app.pagination import decode_cursor, encode_cursor
@@ -188,7 +188,8 @@ def _assessment_statements(dialect: str) -> tuple[Any, ...]:
         .returning(c.current_level)
     )
     if dialect == "postgresql":
-        return lock_case, set_level.add_cte(new).add_cte(involvement.cte("involved"))
+        together = set_level.add_cte(new).add_cte(involvement.cte("involved"))
+        return precompiled(lock_case), precompiled(together)
     return lock_case, add, involvement, set_level
 
 
