@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     retention_days: int = Field(default=2555, ge=1)
     log_level: str = "INFO"
+    # How long a successful API key look-up is reused in this process (0: every request reads
+    # the database). A key revoked through another replica stops working within this time.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # Webhook targets on private, loopback or link-local addresses are refused unless allowed.
     webhook_allow_private: bool = False
 

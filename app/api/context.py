@@ -167,7 +167,9 @@ async def _unit_of_work(
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
         principal = await authenticate(
-            session, f"Bearer {credentials.credentials}" if credentials else None
+            session,
+            f"Bearer {credentials.credentials}" if credentials else None,
+            request.app.state.key_cache,
         )
         ctx = Ctx(request, session, principal, audit, idempotency_key)
         try:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,20 +23,22 @@ from app.cases.schemas import (
     CaseRead,
     CaseStatus,
     CaseUpdate,
+    CurrentRisk,
+    FlagRead,
     IdentifierIn,
     IdentifierRead,
     StatusChange,
     SubjectMatch,
 )
 from app.cases.subjects import IdentifierScheme, subject_digest
-from app.db import utcnow
+from app.db import UTCDateTime, precompiled, utcnow
 from app.errors import Conflict, NotFound, PreconditionFailed, field_error
 from app.models import Agency, Case, CaseAgency, CaseStatusChange, SubjectIdentifier
 from app.pagination import decode_cursor, encode_cursor
-from app.risk.evaluation import scan_flagged
+from app.risk.evaluation import record_arrays, records_from_arrays, scan_flagged
 from app.risk.flags import Window
 from app.risk.service import check_flag_code
-from app.risk.summary import risk_summaries
+from app.risk.summary import risk_summaries, risk_summary
 from app.schemas import DEFAULT_PAGE, MAX_PAGE, Page
 from app.webhooks.outbox import emit
 
@@ -75,31 +80,36 @@ async def case_reads(session: AsyncSession, cases: Sequence[Case]) -> list[CaseR
     risk = await risk_summaries(
         session, ids, utcnow(), known=[(c.id, c.created_at, c.status) for c in cases]
     )
-    out = []
-    for c in cases:
-        current_risk, flags = risk[c.id]
-        out.append(
-            CaseRead(
-                id=c.id,
-                pseudonym=c.pseudonym,
-                status=CaseStatus(c.status),
-                birth_month=c.birth_month,
-                sex=c.sex,  # type: ignore[arg-type]
-                ethnicity=c.ethnicity,
-                disability=c.disability,
-                looked_after=c.looked_after,
-                lead_agency=codes[c.lead_agency_id],
-                referral_date=c.referral_date,
-                referral_source=codes.get(c.referral_source_id) if c.referral_source_id else None,
-                current_risk=current_risk,
-                flags=flags,
-                agencies=involved[c.id],
-                created_at=c.created_at,
-                updated_at=c.updated_at,
-                version=c.version,
-            )
-        )
-    return out
+    return [_case_view(c, involved[c.id], codes, *risk[c.id]) for c in cases]
+
+
+def _case_view(
+    c: Any,
+    agencies: list[str],
+    codes: dict[uuid.UUID, str],
+    current_risk: CurrentRisk | None,
+    flags: list[FlagRead],
+) -> CaseRead:
+    """The API view of a case from its row (an ORM `Case` or a row of its columns)."""
+    return CaseRead(
+        id=c.id,
+        pseudonym=c.pseudonym,
+        status=CaseStatus(c.status),
+        birth_month=c.birth_month,
+        sex=c.sex,
+        ethnicity=c.ethnicity,
+        disability=c.disability,
+        looked_after=c.looked_after,
+        lead_agency=codes[c.lead_agency_id],
+        referral_date=c.referral_date,
+        referral_source=codes.get(c.referral_source_id) if c.referral_source_id else None,
+        current_risk=current_risk,
+        flags=flags,
+        agencies=agencies,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        version=c.version,
+    )
 
 
 async def case_read(session: AsyncSession, case: Case) -> CaseRead:
@@ -210,7 +220,54 @@ async def create_case(
 
 async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> CaseRead:
     principal.require("case.read")
-    return await case_read(session, await readable_case(session, principal, case_id))
+    connection = await session.connection()
+    if connection.dialect.driver != "asyncpg":
+        return await case_read(session, await readable_case(session, principal, case_id))
+    # PostgreSQL through asyncpg: the case (under the same access rule as `readable_case`),
+    # its agencies and every record its risk and flags need, in one statement.
+    at = utcnow()
+    row = (
+        await connection.execute(_case_view_for(principal), {"case_id": case_id, "at": at})
+    ).first()
+    if row is None:
+        raise NotFound("no such case")
+    codes = await agency_codes(
+        session, [row.lead_agency_id, *([row.referral_source_id] if row.referral_source_id else [])]
+    )
+    records = await records_from_arrays(session, row.id, row.created_at, row[-6:], at)
+    return _case_view(row, list(row.involved_agencies or ()), codes, *risk_summary(records, at))
+
+
+_case_views: dict[tuple[str, uuid.UUID], TextClause] = {}
+
+
+def _case_view_for(principal: Principal) -> TextClause:
+    """The case view statement under this principal's `readable_case_clause`, compiled once
+    per role and agency (a handful of each, so bounded)."""
+    key = (principal.role.value, principal.agency_id)
+    statement = _case_views.get(key)
+    if statement is None:
+        statement = precompiled(
+            _case_view_statement().where(readable_case_clause(principal, Case.__table__.c.id))
+        )
+        _case_views[key] = statement
+    return statement
+
+
+@cache
+def _case_view_statement() -> Select[Any]:
+    c = Case.__table__.c
+    involved = (
+        select(func.array_agg(aggregate_order_by(Agency.code, Agency.code)))
+        .select_from(CaseAgency)
+        .join(Agency, Agency.id == CaseAgency.agency_id)
+        .where(CaseAgency.case_id == c.id)
+        .scalar_subquery()
+        .label("involved_agencies")
+    )
+    at = bindparam("at", type_=UTCDateTime())
+    # `record_arrays` last: `records_from_arrays` takes the row's last six values.
+    return select(*c, involved, *record_arrays(c.id, at)).where(c.id == bindparam("case_id"))
 
 
 async def list_cases(

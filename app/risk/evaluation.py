@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, func, literal_column, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
 from app.db import UTCDateTime
-from app.meetings.facts import meeting_facts
+from app.meetings.facts import action_facts, decision_facts, meeting_facts, meeting_record_arrays
 from app.models import (
     Assessment,
     Case,
@@ -72,6 +72,64 @@ def _among_ids(dialect: str, column: Any) -> ColumnElement[bool]:
     return column.in_(unpacked)  # type: ignore[no-any-return]
 
 
+_c, _s, _a, _e, _v = (
+    Case.__table__.c,
+    CaseStatusChange.__table__.c,
+    Assessment.__table__.c,
+    MissingEpisode.__table__.c,
+    CaseEvent.__table__.c,
+)
+# What the loader reads of each table, in the order the `*_facts` helpers below unpack.
+STATUS_COLUMNS = (_s.case_id, _s.status)
+ASSESSMENT_COLUMNS = (
+    _a.id,
+    _a.case_id,
+    _a.agency_id,
+    _a.assessed_at,
+    _a.recorded_at,
+    _a.level,
+    _a.calculated_level,
+    _a.judgement_level,
+    _a.next_review_due,
+    _a.score,
+    _a.indicators,
+    _a.tool_version,
+    _a.judgement_rationale,
+    _a.notes,
+)
+EPISODE_COLUMNS = (
+    _e.id,
+    _e.case_id,
+    _e.started_at,
+    _e.recorded_at,
+    _e.kind,
+    _e.ended_at,
+    _e.ended_recorded_at,
+    _e.return_interview_at,
+    _e.return_interview_recorded_at,
+    _e.notes,
+)
+EVENT_COLUMNS = (_v.id, _v.case_id, _v.type, _v.occurred_at, _v.recorded_at, _v.service, _v.notes)
+_STATUS_ORDER = (_s.occurred_at, _s.recorded_at)
+
+
+# Records the register knew at `at` (the rules filter again; see the module docstring).
+def _status_known(at: Any) -> tuple[ColumnElement[bool], ...]:
+    return (_s.recorded_at <= at, _s.occurred_at <= at)
+
+
+def _assessment_known(at: Any) -> tuple[ColumnElement[bool], ...]:
+    return (_a.recorded_at <= at, _a.assessed_at <= at)
+
+
+def _episode_known(at: Any) -> tuple[ColumnElement[bool], ...]:
+    return (_e.recorded_at <= at, _e.started_at <= at)
+
+
+def _event_known(at: Any) -> tuple[ColumnElement[bool], ...]:
+    return (_v.recorded_at <= at, _v.occurred_at <= at)
+
+
 @dataclass(frozen=True, slots=True)
 class _LoaderStatements:
     cases: Select[Any]
@@ -89,51 +147,120 @@ def _statements(dialect: str) -> _LoaderStatements:
     request pays neither statement construction nor ORM instance building per row.
     """
     at = bindparam("at", type_=UTCDateTime())
-    c, s, a, e, v = (
-        Case.__table__.c,
-        CaseStatusChange.__table__.c,
-        Assessment.__table__.c,
-        MissingEpisode.__table__.c,
-        CaseEvent.__table__.c,
-    )
     return _LoaderStatements(
-        cases=sa_select(c.id, c.created_at, c.status).where(
-            _among_ids(dialect, c.id), c.created_at <= at
+        cases=sa_select(_c.id, _c.created_at, _c.status).where(
+            _among_ids(dialect, _c.id), _c.created_at <= at
         ),
-        status=sa_select(s.case_id, s.status)
-        .where(_among_ids(dialect, s.case_id), s.recorded_at <= at, s.occurred_at <= at)
-        .order_by(s.occurred_at, s.recorded_at),
-        assessments=sa_select(
-            a.id,
-            a.case_id,
-            a.agency_id,
-            a.assessed_at,
-            a.recorded_at,
-            a.level,
-            a.calculated_level,
-            a.judgement_level,
-            a.next_review_due,
-            a.score,
-            a.indicators,
-            a.tool_version,
-            a.judgement_rationale,
-            a.notes,
-        ).where(_among_ids(dialect, a.case_id), a.recorded_at <= at, a.assessed_at <= at),
-        episodes=sa_select(
-            e.id,
-            e.case_id,
-            e.started_at,
-            e.recorded_at,
-            e.kind,
-            e.ended_at,
-            e.ended_recorded_at,
-            e.return_interview_at,
-            e.return_interview_recorded_at,
-            e.notes,
-        ).where(_among_ids(dialect, e.case_id), e.recorded_at <= at, e.started_at <= at),
-        events=sa_select(
-            v.id, v.case_id, v.type, v.occurred_at, v.recorded_at, v.service, v.notes
-        ).where(_among_ids(dialect, v.case_id), v.recorded_at <= at, v.occurred_at <= at),
+        status=sa_select(*STATUS_COLUMNS)
+        .where(_among_ids(dialect, _s.case_id), *_status_known(at))
+        .order_by(*_STATUS_ORDER),
+        assessments=sa_select(*ASSESSMENT_COLUMNS).where(
+            _among_ids(dialect, _a.case_id), *_assessment_known(at)
+        ),
+        episodes=sa_select(*EPISODE_COLUMNS).where(
+            _among_ids(dialect, _e.case_id), *_episode_known(at)
+        ),
+        events=sa_select(*EVENT_COLUMNS).where(_among_ids(dialect, _v.case_id), *_event_known(at)),
+    )
+
+
+def _rows_of(columns: Sequence[Any], *where: Any, order_by: Sequence[Any] = ()) -> Any:
+    row = func.row(*columns)
+    return (
+        sa_select(func.array_agg(aggregate_order_by(row, *order_by) if order_by else row))
+        .where(*where)
+        .scalar_subquery()
+    )
+
+
+def record_arrays(case_id: Any, at: Any) -> list[Any]:
+    """PostgreSQL: one case's records, read as `load_case_records` reads them, as arrays of
+    rows (scalar subqueries correlated on `case_id`), so a case and everything its flags need
+    come back in one statement. `records_from_arrays` turns them into `CaseRecords`."""
+    return [
+        _rows_of(STATUS_COLUMNS, _s.case_id == case_id, *_status_known(at), order_by=_STATUS_ORDER),
+        _rows_of(ASSESSMENT_COLUMNS, _a.case_id == case_id, *_assessment_known(at)),
+        _rows_of(EPISODE_COLUMNS, _e.case_id == case_id, *_episode_known(at)),
+        _rows_of(EVENT_COLUMNS, _v.case_id == case_id, *_event_known(at)),
+        *meeting_record_arrays(case_id, at),
+    ]
+
+
+def _assessment_facts(row: Sequence[Any], needs: dict[str, dict[str, str]]) -> AssessmentFacts:
+    (
+        id_,
+        _,
+        agency_id,
+        assessed_at,
+        recorded_at,
+        level,
+        calculated_level,
+        judgement_level,
+        next_review_due,
+        score,
+        indicators,
+        tool_version,
+        judgement_rationale,
+        notes,
+    ) = row
+    tool_needs = needs.get(tool_version, {})
+    return AssessmentFacts(
+        id=id_,
+        agency_id=agency_id,
+        assessed_at=assessed_at,
+        recorded_at=recorded_at,
+        level=level,
+        calculated_level=calculated_level,
+        judgement_level=judgement_level,
+        next_review_due=next_review_due,
+        score=score,
+        indicators=tuple(indicators),
+        referral_needs=tuple((code, tool_needs[code]) for code in indicators if code in tool_needs),
+        free_text=_texts(judgement_rationale, notes),
+    )
+
+
+def _episode_facts(row: Sequence[Any], at: dt.datetime) -> EpisodeFacts:
+    (
+        id_,
+        _,
+        started_at,
+        recorded_at,
+        kind,
+        ended_at,
+        ended_recorded_at,
+        interview_at,
+        interview_recorded_at,
+        notes,
+    ) = row
+    ended_known = (
+        ended_at is not None and ended_at <= at and (ended_recorded_at or recorded_at) <= at
+    )
+    interview_known = (
+        interview_at is not None
+        and interview_at <= at
+        and (interview_recorded_at or recorded_at) <= at
+    )
+    return EpisodeFacts(
+        id=id_,
+        started_at=started_at,
+        recorded_at=recorded_at,
+        kind=kind,
+        ended_at=ended_at if ended_known else None,
+        return_interview_at=interview_at if interview_known else None,
+        free_text=_texts(notes),
+    )
+
+
+def _event_facts(row: Sequence[Any]) -> EventFacts:
+    id_, _, type_, occurred_at, recorded_at, service, notes = row
+    return EventFacts(
+        id=id_,
+        type=type_,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        service=service,
+        free_text=_texts(notes),
     )
 
 
@@ -205,62 +332,15 @@ async def load_case_records(
     needs = await _referral_needs(session, {r.tool_version for r in assessment_rows})
     assessments: dict[uuid.UUID, list[AssessmentFacts]] = defaultdict(list)
     for a in assessment_rows:
-        tool_needs = needs.get(a.tool_version, {})
-        assessments[a.case_id].append(
-            AssessmentFacts(
-                id=a.id,
-                agency_id=a.agency_id,
-                assessed_at=a.assessed_at,
-                recorded_at=a.recorded_at,
-                level=a.level,
-                calculated_level=a.calculated_level,
-                judgement_level=a.judgement_level,
-                next_review_due=a.next_review_due,
-                score=a.score,
-                indicators=tuple(a.indicators),
-                referral_needs=tuple(
-                    (code, tool_needs[code]) for code in a.indicators if code in tool_needs
-                ),
-                free_text=_texts(a.judgement_rationale, a.notes),
-            )
-        )
+        assessments[a.case_id].append(_assessment_facts(a, needs))
 
     episodes: dict[uuid.UUID, list[EpisodeFacts]] = defaultdict(list)
     for e in await connection.execute(statements.episodes, params):
-        ended_known = (
-            e.ended_at is not None
-            and e.ended_at <= at
-            and (e.ended_recorded_at or e.recorded_at) <= at
-        )
-        interview_known = (
-            e.return_interview_at is not None
-            and e.return_interview_at <= at
-            and (e.return_interview_recorded_at or e.recorded_at) <= at
-        )
-        episodes[e.case_id].append(
-            EpisodeFacts(
-                id=e.id,
-                started_at=e.started_at,
-                recorded_at=e.recorded_at,
-                kind=e.kind,
-                ended_at=e.ended_at if ended_known else None,
-                return_interview_at=e.return_interview_at if interview_known else None,
-                free_text=_texts(e.notes),
-            )
-        )
+        episodes[e.case_id].append(_episode_facts(e, at))
 
     events: dict[uuid.UUID, list[EventFacts]] = defaultdict(list)
     for ev in await connection.execute(statements.events, params):
-        events[ev.case_id].append(
-            EventFacts(
-                id=ev.id,
-                type=ev.type,
-                occurred_at=ev.occurred_at,
-                recorded_at=ev.recorded_at,
-                service=ev.service,
-                free_text=_texts(ev.notes),
-            )
-        )
+        events[ev.case_id].append(_event_facts(ev))
 
     actions, decisions = await meeting_facts(session, ids, at, among)
     return {
@@ -274,6 +354,40 @@ async def load_case_records(
         )
         for case_id, created in cases.items()
     }
+
+
+async def records_from_arrays(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    created_at: dt.datetime,
+    arrays: Sequence[Any],
+    at: dt.datetime,
+) -> CaseRecords | None:
+    """`load_case_records` for one case, from the values of its `record_arrays` (read with
+    `at` through asyncpg, which decodes rows of known columns); None for a case not yet
+    created at `at`."""
+    if created_at > at:
+        return None
+    status_rows, assessment_rows, episode_rows, event_rows, action_rows, decision_rows = (
+        rows or () for rows in arrays
+    )
+    status = "open"
+    for _, state in status_rows:  # in order: the last change known at `at` holds
+        status = state
+    # asyncpg decodes JSON inside a row with the connection's codec (SQLAlchemy's: parsed).
+    assessment_rows = [
+        (*r[:10], json.loads(r[10]), *r[11:]) if isinstance(r[10], str) else r
+        for r in assessment_rows
+    ]
+    needs = await _referral_needs(session, {r[11] for r in assessment_rows})
+    return CaseRecords(
+        case=CaseFacts(id=case_id, status=status, created_at=created_at),
+        assessments=tuple(_assessment_facts(r, needs) for r in assessment_rows),
+        episodes=tuple(_episode_facts(r, at) for r in episode_rows),
+        events=tuple(_event_facts(r) for r in event_rows),
+        actions=tuple(action_facts(*r, at) for r in action_rows),
+        decisions=tuple(decision_facts(*r) for r in decision_rows),
+    )
 
 
 async def flags_for_cases(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -86,6 +87,23 @@ def check(text: str | None) -> list[Finding]:
     """Every victim-blaming phrase in `text`, in order, non-overlapping (longest match wins)."""
     if not text:
         return []
+    # The flag rules check the same stored notes on every read of a case; the regex costs
+    # far more than a digest. Keyed by digest, so the cache holds no free text, only findings.
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    found = _checked.get(digest)
+    if found is None:
+        found = tuple(_check(text))
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.pop(next(iter(_checked)))
+        _checked[digest] = found
+    return list(found)
+
+
+_CHECKED_MAX = 4096
+_checked: dict[bytes, tuple[Finding, ...]] = {}
+
+
+def _check(text: str) -> list[Finding]:
     compiled = _compiled()
     out = []
     for match in compiled.regex.finditer(text):

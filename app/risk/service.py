@@ -5,19 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.access import involve, postable_case, readable_case
 from app.auth.agencies import agency_codes
 from app.auth.principal import Principal, readable_case_clause
 from app.cases.schemas import FlagRead
-from app.db import utcnow
+from app.db import precompiled, utcnow
 from app.errors import Conflict, NotFound, Unprocessable, field_error
-from app.models import Assessment, Case, CaseEvent, MissingEpisode
+from app.models import Assessment, Case, CaseAgency, CaseEvent, MissingEpisode
 from app.pagination import decode_cursor, encode_cursor
 from app.risk import language
 from app.risk.evaluation import flags_for_cases, scan_flagged
@@ -36,7 +38,7 @@ from app.risk.schemas import (
     MissingEpisodeRead,
     ReturnInterview,
 )
-from app.risk.tool import active_tool, calculated_level, unknown_indicators
+from app.risk.tool import ACTIVE_VERSION, calculated_level, tool_in_force, unknown_indicators
 from app.schemas import DEFAULT_PAGE, MAX_PAGE, Page
 from app.webhooks.outbox import emit
 
@@ -128,13 +130,104 @@ async def _check_corrects(
         raise field_error(["body", "corrects"], "names no record of this case")
 
 
+@cache
+def _assessment_statements(dialect: str) -> tuple[Any, ...]:
+    """The ingestion path's statements, built once per dialect (a request binds values only).
+
+    PostgreSQL writes the assessment, the agency's involvement and the case's current level
+    in one statement (data-modifying CTEs); SQLite runs the same three one after the other.
+    """
+    c, a, ca = Case.__table__.c, Assessment.__table__, CaseAgency.__table__
+    # The case row under its lock, and the tool version in force, in one round trip.
+    lock_case = (
+        select(c.id, c.birth_month, c.current_level, ACTIVE_VERSION.scalar_subquery())
+        .where(c.id == bindparam("case_id"))
+        .with_for_update(of=Case.__table__)
+    )
+    add = insert(a).values({col: bindparam(f"a_{col.name}") for col in a.c})
+    involve_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    involvement = (
+        involve_insert(ca)
+        .values(
+            case_id=bindparam("a_case_id"),
+            agency_id=bindparam("a_agency_id"),
+            since=bindparam("a_recorded_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["case_id", "agency_id"])
+    )
+    # The case keeps a copy of its current assessment (the latest by assessed_at, recorded_at,
+    # id): its level, and what the set-based flags filter on (app/risk/setbased.py).
+    copied = ("level", "id", "next_review_due", "judgement_differs", "indicators")
+
+    def copy_columns(t: Any) -> list[Any]:
+        differs = and_(t.judgement_level.is_not(None), t.judgement_level != t.calculated_level)
+        return [
+            t.level,
+            t.id,
+            t.next_review_due,
+            differs.label("judgement_differs"),
+            t.indicators,
+            t.assessed_at,
+            t.recorded_at,
+        ]
+
+    if dialect == "postgresql":
+        # The statement's own snapshot does not see the row its CTE inserts: add it by hand.
+        new = add.returning(*a.c).cte("new_row")
+        rows = union_all(
+            select(*copy_columns(a.c)).where(a.c.case_id == bindparam("a_case_id")),
+            select(*copy_columns(new.c)),
+        ).subquery("candidates")
+    else:
+        rows = (
+            select(*copy_columns(a.c))
+            .where(a.c.case_id == bindparam("a_case_id"))
+            .subquery("candidates")
+        )
+
+    def latest(name: str) -> Any:
+        return (
+            select(rows.c[name])
+            .order_by(rows.c.assessed_at.desc(), rows.c.recorded_at.desc(), rows.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    current = dict(zip(copied, (latest(name) for name in copied), strict=True))
+    # Core, not the ORM unit of work, so the case's version (the ETag clients hold for its
+    # descriptive fields) does not change; `updated_at` is left as it was for the same reason.
+    set_level = (
+        update(Case.__table__)
+        .where(c.id == bindparam("a_case_id"))
+        .values(
+            current_level=current["level"],
+            current_assessment_id=current["id"],
+            current_review_due=current["next_review_due"],
+            current_judgement_differs=current["judgement_differs"],
+            current_indicators=current["indicators"],
+            updated_at=c.updated_at,
+        )
+        .returning(c.current_level)
+    )
+    if dialect == "postgresql":
+        together = set_level.add_cte(new).add_cte(involvement.cte("involved"))
+        return precompiled(lock_case), precompiled(together)
+    return lock_case, add, involvement, set_level
+
+
 async def create_assessment(
     session: AsyncSession, principal: Principal, case_id: uuid.UUID, body: AssessmentCreate
 ) -> AssessmentRead:
+    principal.require("record.create")
+    connection = await session.connection()
+    statements = _assessment_statements(connection.dialect.name)
     # Lock the case row first: writers of one case's risk are serialised (SQLite serialises
-    # anyway), so current_level below is read and set under the same lock.
-    case = await postable_case(session, principal, case_id, for_update=True)
-    tool = await active_tool(session)
+    # anyway), so current_level is read and set under the same lock.
+    found = (await connection.execute(statements[0], {"case_id": case_id})).first()
+    if found is None:
+        raise NotFound("no such case")
+    _, birth_month, level_before, tool_version = found
+    tool = await tool_in_force(session, tool_version)
     indicators = list(dict.fromkeys(body.indicators))
     unknown = unknown_indicators(tool, indicators)
     if unknown:
@@ -149,13 +242,14 @@ async def create_assessment(
             ],
         )
     if body.corrects is not None:
-        await _check_corrects(session, Assessment, body.corrects, case.id)
+        await _check_corrects(session, Assessment, body.corrects, case_id)
     assessed_on = london_date(body.assessed_at)
-    total, calculated = calculated_level(tool, indicators, case.birth_month, assessed_on)
+    total, calculated = calculated_level(tool, indicators, birth_month, assessed_on)
     level = body.judgement.level.value if body.judgement else calculated
     interval = tool.review_interval(level)
     assessment = Assessment(
-        case_id=case.id,
+        id=uuid.uuid4(),
+        case_id=case_id,
         agency_id=principal.agency_id,
         assessed_at=body.assessed_at,
         tool_version=tool.version,
@@ -170,66 +264,18 @@ async def create_assessment(
         corrects_id=body.corrects,
         recorded_at=utcnow(),
     )
-    session.add(assessment)
-    await session.flush()
-    await involve(session, case.id, principal.agency_id)
-    before, after = await _refresh_current_level(session, case)
-    if before != after:
+    params = {f"a_{col.name}": getattr(assessment, col.name) for col in Assessment.__table__.c}
+    for statement in statements[1:-1]:  # SQLite: the insert and the involvement
+        await connection.execute(statement, params)
+    level_after = (await connection.execute(statements[-1], params)).scalar_one()
+    if level_before != level_after:
         await emit(
             session,
             "risk.level_changed",
-            {"from": before, "to": after, "assessment_id": str(assessment.id)},
-            case_id=case.id,
+            {"from": level_before, "to": level_after, "assessment_id": str(assessment.id)},
+            case_id=case_id,
         )
     return assessment_read(assessment, principal.agency_code)
-
-
-async def _refresh_current_level(
-    session: AsyncSession, case: Case
-) -> tuple[str | None, str | None]:
-    """Keep `cases.current_level` and the other `current_*` fields at the latest assessment by
-    (assessed_at, recorded_at, id); returns the level (before, after).
-
-    `case` was loaded under its row lock, so its level is the one before this write. One Core
-    UPDATE (not the ORM unit of work) so the case's version, the ETag clients hold for its
-    descriptive fields, does not change; `updated_at` is left as it was for the same reason.
-    """
-    before = case.current_level
-
-    def latest(column: Any) -> Any:
-        return (
-            select(column)
-            .where(Assessment.case_id == case.id)
-            .order_by(
-                Assessment.assessed_at.desc(),
-                Assessment.recorded_at.desc(),
-                Assessment.id.desc(),
-            )
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    after = await session.scalar(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(
-            current_level=latest(Assessment.level),
-            current_assessment_id=latest(Assessment.id),
-            current_review_due=latest(Assessment.next_review_due),
-            current_judgement_differs=latest(
-                and_(
-                    Assessment.judgement_level.is_not(None),
-                    Assessment.judgement_level != Assessment.calculated_level,
-                )
-            ),
-            current_indicators=latest(Assessment.indicators),
-            updated_at=Case.updated_at,
-        )
-        .returning(Case.current_level)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(case, "current_level", after)
-    return before, after
 
 
 async def list_assessments(

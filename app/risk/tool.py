@@ -221,11 +221,17 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
+# The version in force; a statement of its own, or a scalar subquery of a caller's statement.
+ACTIVE_VERSION = select(RiskToolVersion.version).where(RiskToolVersion.active.is_(True)).limit(1)
+
+
 async def active_tool(session: AsyncSession) -> RiskTool:
     """The tool in force; on a fresh database the packaged default is stored and activated."""
-    version = await session.scalar(
-        select(RiskToolVersion.version).where(RiskToolVersion.active.is_(True)).limit(1)
-    )
+    return await tool_in_force(session, await session.scalar(ACTIVE_VERSION))
+
+
+async def tool_in_force(session: AsyncSession, version: str | None) -> RiskTool:
+    """`active_tool` for a caller that already read the active version (None: none is)."""
     if version is not None:
         # A version's content never changes (load_tool refuses that), so it is read once.
         cached = _tools_by_version.get(version)
