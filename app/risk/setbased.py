@@ -4,9 +4,16 @@ A rule in `app/risk/flags.py` is a selection (which of a case's records bear on 
 T) and a formatter (`*_flag`: threshold, `since`, wording, evidence). Here each selection is
 one SQL statement over every case at once, using the time indexes, returning only the rows
 behind flags (not every case's history); the rows go to the very same formatters. So the
-wording and the thresholds are written once, and a test checks on the synthetic partnership
-that this path and the per-case path (`evaluate`) give identical flags.
+wording and the thresholds are written once. Tests check that this path and the per-case
+path (`evaluate`) give identical flags and agendas on a seeded partnership at several moments
+(tests/test_set_based_flags.py), and on records placed exactly on every time boundary
+(tests/test_set_based_boundaries.py).
 
+"Known at T" follows the loader (`app.risk.evaluation`): a record counts once it was recorded
+and had happened by T. Each case's current assessment is read from its copy on `cases`
+(`current_*`), except for cases with an assessment recorded or made after T, whose latest
+known at T is searched for. Used by the agenda builders (`app.meetings.agenda`) and the flag
+lists for one code (`scan_flagged`).
 """
 
 from __future__ import annotations

@@ -191,14 +191,16 @@ async def test_concurrent_patches_with_one_if_match_have_exactly_one_winner(clie
     case = await _create(client, keys["coordinator"])
     url = f"/api/v1/cases/{case['id']}"
 
-    async def patch(value: bool):
+    # Each request makes a different real change: a PATCH that changes nothing keeps the
+    # version (its ETag stays valid), which would let a second request win honestly.
+    async def patch(n: int):
         return await client.patch(
             url,
-            json={"looked_after": value},
+            json={"referral_date": f"2026-01-0{n + 1}"},
             headers={**auth(keys["coordinator"]), "If-Match": '"v1"'},
         )
 
-    results = await asyncio.gather(*(patch(i % 2 == 0) for i in range(6)))
+    results = await asyncio.gather(*(patch(i) for i in range(6)))
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 412, 412, 412, 412, 412]
     final = (await client.get(url, headers=auth(keys["coordinator"]))).json()
@@ -222,3 +224,15 @@ async def test_close_and_reopen_with_reasons(client, keys):
         f"{url}/reopen", json={"reason": "new concern"}, headers=auth(keys["coordinator"])
     )
     assert reopened.json()["status"] == "open"
+
+
+async def test_a_patch_that_changes_nothing_keeps_the_version(client, keys):
+    case = await _create(client, keys["coordinator"])
+    url = f"/api/v1/cases/{case['id']}"
+    same = await client.patch(
+        url,
+        json={"looked_after": case["looked_after"]},
+        headers={**auth(keys["coordinator"]), "If-Match": '"v1"'},
+    )
+    assert same.status_code == 200 and same.json()["version"] == 1
+    assert same.headers["etag"] == '"v1"'
