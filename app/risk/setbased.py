@@ -35,6 +35,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -42,7 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Text
+from sqlalchemy.types import Integer, Text
 
 from app.models import (
     Action,
@@ -495,11 +496,11 @@ class _Evaluation:
         for case_id, (_, pairs) in wanted.items():
             for pair in pairs:
                 by_pair[pair].append(case_id)
-        gaps: dict[uuid.UUID, list[IndicatorGap]] = defaultdict(list)
-        for (indicator, service), case_ids in sorted(by_pair.items()):
-            # The earliest known assessment recording the indicator: one forward index probe
-            # per case.
-            first_id = (
+        pairs = sorted(by_pair)
+
+        def first_id(indicator: str) -> Any:
+            """The earliest known assessment recording the indicator (a forward index probe)."""
+            return (
                 select(A.id)
                 .where(
                     A.case_id == C.id,
@@ -511,15 +512,25 @@ class _Evaluation:
                 .correlate(Case.__table__)
                 .scalar_subquery()
             )
-            # Two steps, so the first ones are then fetched by primary key (in one statement
-            # the planner hash-joins the whole assessments table).
-            firsts = [
-                row[0]
-                for row in await self.rows(
-                    select(first_id).where(among(self.session, C.id, sorted(case_ids)))
+
+        # Two round trips for all the pairs: the first assessments' ids, then those rows by
+        # primary key where no matching referral followed (in one statement the planner
+        # hash-joins the whole assessments table).
+        firsts: dict[int, list[uuid.UUID]] = defaultdict(list)
+        for n, found in await self.rows(
+            union_all(
+                *(
+                    select(literal(n, Integer).label("pair"), first_id(indicator)).where(
+                        among(self.session, C.id, sorted(by_pair[(indicator, service)]))
+                    )
+                    for n, (indicator, service) in enumerate(pairs)
                 )
-                if row[0] is not None
-            ]
+            )
+        ):
+            if found is not None:
+                firsts[n].append(found)
+
+        def unreferred(n: int, service: str) -> Select[Any]:
             referred = exists(
                 select(literal_column("1")).where(
                     V.case_id == A.case_id,
@@ -529,11 +540,16 @@ class _Evaluation:
                     V.occurred_at >= A.assessed_at,
                 )
             )
-            stmt = select(A.case_id, A.id, A.assessed_at).where(
-                among(self.session, A.id, firsts), ~referred
+            return select(literal(n, Integer).label("pair"), A.case_id, A.id, A.assessed_at).where(
+                among(self.session, A.id, firsts[n]), ~referred
             )
-            for row in await self.rows(stmt):
-                gaps[row.case_id].append(IndicatorGap(indicator, service, row.id, row.assessed_at))
+
+        gaps: dict[uuid.UUID, list[IndicatorGap]] = defaultdict(list)
+        if firsts:
+            rows = await self.rows(union_all(*(unreferred(n, pairs[n][1]) for n in sorted(firsts))))
+            for n, case_id, id_, assessed_at in rows:
+                indicator, service = pairs[n]
+                gaps[case_id].append(IndicatorGap(indicator, service, id_, assessed_at))
         for case_id, case_gaps in gaps.items():
             self.keep(case_id, unaddressed_indicator_flag(wanted[case_id][0], case_gaps, at))
 
@@ -751,32 +767,42 @@ class _Evaluation:
             self.keep(case_id, stalled_flag(runs.get(case_id, ()), decisions.get(case_id, ()), at))
 
 
-# Each selection, the codes it answers, its method; in two halves of about equal cost at
-# 100,000 cases (measured), for the two connections of `flagged_cases`.
-_SELECTIONS: tuple[tuple[frozenset[str], str], ...] = (
+# Each selection: the codes it answers, its method, and its cost in ms at 100,000 cases on
+# PostgreSQL (each run alone, SQL and Python together), to share the selections
+# between the two connections of `flagged_cases`.
+_SELECTIONS: tuple[tuple[frozenset[str], str, int], ...] = (
     (
         frozenset({"assessment_overdue", "judgement_below_tool", "unaddressed_indicator"}),
         "current_assessment",
+        520,
     ),
-    (frozenset({"risk_escalated", "risk_reduced"}), "level_changes"),
-    (frozenset({"no_assessment"}), "no_assessment"),
-    (frozenset({"new_referral"}), "new_referral"),
-    (frozenset({"criminalised_victim"}), "criminalised_victim"),
-    (frozenset({"language_concern"}), "language_concern"),
-    (frozenset({"currently_missing"}), "currently_missing"),
-    (frozenset({"repeat_missing"}), "repeat_missing"),
-    (frozenset({"placement_instability"}), "placement_instability"),
-    (frozenset({"assessor_disagreement"}), "assessor_disagreement"),
-    (frozenset({"actions_overdue"}), "actions_overdue"),
-    (frozenset({"missing_education"}), "missing_education"),
-    (frozenset({"return_interview_overdue"}), "return_interview_overdue"),
-    (frozenset({"new_missing_episode"}), "new_missing_episode"),
-    (frozenset({"stalled"}), "stalled"),
+    (frozenset({"risk_escalated", "risk_reduced"}), "level_changes", 130),
+    (frozenset({"no_assessment"}), "no_assessment", 45),
+    (frozenset({"new_referral"}), "new_referral", 6),
+    (frozenset({"criminalised_victim"}), "criminalised_victim", 24),
+    (frozenset({"language_concern"}), "language_concern", 11),
+    (frozenset({"currently_missing"}), "currently_missing", 45),
+    (frozenset({"repeat_missing"}), "repeat_missing", 107),
+    (frozenset({"placement_instability"}), "placement_instability", 111),
+    (frozenset({"assessor_disagreement"}), "assessor_disagreement", 156),
+    (frozenset({"actions_overdue"}), "actions_overdue", 61),
+    (frozenset({"missing_education"}), "missing_education", 47),
+    (frozenset({"return_interview_overdue"}), "return_interview_overdue", 48),
+    (frozenset({"new_missing_episode"}), "new_missing_episode", 33),
+    (frozenset({"stalled"}), "stalled", 530),
 )
 
 
-def _selections(wanted: set[str]) -> list[str]:
-    return [method for codes, method in _SELECTIONS if codes & wanted]
+def _selections(wanted: set[str]) -> tuple[list[str], list[str]]:
+    """The selections the codes need, in two groups of about equal cost (heaviest first)."""
+    groups: tuple[list[str], list[str]] = ([], [])
+    costs = [0, 0]
+    needed = [(cost, method) for codes, method, cost in _SELECTIONS if codes & wanted]
+    for cost, method in sorted(needed, key=lambda n: -n[0]):
+        lighter = 0 if costs[0] <= costs[1] else 1
+        groups[lighter].append(method)
+        costs[lighter] += cost
+    return groups
 
 
 async def _all_referral_needs(session: AsyncSession) -> dict[str, dict[str, str]]:
@@ -808,21 +834,18 @@ async def flagged_cases(
     if unknown:
         raise ValueError(f"unknown flag codes: {sorted(unknown)}")
     ev = _Evaluation(session, at, window, open_only=open_only)
-    selections = _selections(wanted)
-    if session.bind.dialect.name == "postgresql" and len(selections) > 1:
-        # Two connections: while PostgreSQL runs one half's statements, Python formats the
-        # other half's rows. Each statement reads only records as of `at`, the same as one
+    first, second = _selections(wanted)
+    if session.bind.dialect.name == "postgresql" and second:
+        # Two connections: while PostgreSQL runs one group's statements, Python formats the
+        # other group's rows. Each statement reads only records as of `at`, the same as one
         # connection's READ COMMITTED statements would (each takes its own snapshot anyway).
-        half = len(selections) // 2
         async with AsyncSession(bind=session.bind) as other:
             ev_other = _Evaluation(other, at, window, open_only=open_only)
-            await asyncio.gather(
-                ev.select(selections[:half], wanted), ev_other.select(selections[half:], wanted)
-            )
+            await asyncio.gather(ev.select(first, wanted), ev_other.select(second, wanted))
         for case_id, by_code in ev_other.found.items():
             ev.found[case_id].update(by_code)
     else:
-        await ev.select(selections, wanted)
+        await ev.select(first + second, wanted)
     if not ev.found:
         return {}
     facts = await ev.case_facts(ev.found.keys())
