@@ -54,6 +54,25 @@ INTERVIEWED = (
 )
 
 
+KNOWN_E_E = KNOWN_E.format("e")
+KNOWN_V_V = KNOWN_V.format("v")
+# Flag selections the DRAM and MACE queries share.
+CURRENTLY_MISSING = f"""  SELECT DISTINCT e.case_id, 'currently_missing' FROM missing_episodes e
+  WHERE {KNOWN_E_E} AND NOT {ENDED}"""
+REPEAT_MISSING = f"""  SELECT e.case_id, 'repeat_missing' FROM missing_episodes e
+  WHERE {KNOWN_E_E} AND e.started_at >= :missing_from
+  GROUP BY e.case_id HAVING COUNT(*) >= 3"""
+PLACEMENT = f"""  SELECT v.case_id, 'placement_instability' FROM case_events v
+  WHERE {KNOWN_V_V} AND v.type = 'placement_move' AND v.occurred_at >= :placement_from
+  GROUP BY v.case_id HAVING COUNT(*) >= 3"""
+ACTIONS_OVERDUE = """  SELECT DISTINCT t.case_id, 'actions_overdue' FROM actions t
+  WHERE t.created_at <= :at AND t.due_date < :today
+    AND (t.status = 'open' OR t.status_changed_at > :at)"""
+OPEN_AT_T = """COALESCE((SELECT st.status FROM case_status_changes st
+          WHERE st.case_id = f.case_id AND st.recorded_at <= :at AND st.occurred_at <= :at
+          ORDER BY st.occurred_at DESC, st.recorded_at DESC LIMIT 1), 'open') = 'open'"""
+
+
 def _latest_id(case: str, moment: str) -> str:
     return (
         f"(SELECT a.id FROM assessments a WHERE a.case_id = {case} "
@@ -153,12 +172,9 @@ flags AS (
   WHERE {KNOWN_E.format("e")} AND ((e.started_at > :ws AND e.started_at <= :we)
                                   OR (e.recorded_at > :ws AND e.recorded_at <= :we))
   UNION ALL
-  SELECT DISTINCT e.case_id, 'currently_missing' FROM missing_episodes e
-  WHERE {KNOWN_E.format("e")} AND NOT {ENDED}
+{CURRENTLY_MISSING}
   UNION ALL
-  SELECT e.case_id, 'repeat_missing' FROM missing_episodes e
-  WHERE {KNOWN_E.format("e")} AND e.started_at >= :missing_from
-  GROUP BY e.case_id HAVING COUNT(*) >= 3
+{REPEAT_MISSING}
   UNION ALL
   SELECT DISTINCT e.case_id, 'return_interview_overdue' FROM missing_episodes e
   WHERE {KNOWN_E.format("e")} AND {ENDED} AND e.ended_at < :interview_due AND NOT {INTERVIEWED}
@@ -198,17 +214,13 @@ flags AS (
              THEN (SELECT a.level FROM assessments a WHERE a.id = {_latest_id("c.id", ":at")})
              ELSE c.current_level END IN ('medium', 'high')
   UNION ALL
-  SELECT v.case_id, 'placement_instability' FROM case_events v
-  WHERE {KNOWN_V.format("v")} AND v.type = 'placement_move' AND v.occurred_at >= :placement_from
-  GROUP BY v.case_id HAVING COUNT(*) >= 3
+{PLACEMENT}
   UNION ALL
   SELECT DISTINCT v.case_id, 'missing_education' FROM case_events v
   WHERE {KNOWN_V.format("v")} AND v.type IN ('missing_education', 'education_exclusion')
     AND v.occurred_at >= :education_from
   UNION ALL
-  SELECT DISTINCT t.case_id, 'actions_overdue' FROM actions t
-  WHERE t.created_at <= :at AND t.due_date < :today
-    AND (t.status = 'open' OR t.status_changed_at > :at)
+{ACTIONS_OVERDUE}
   UNION ALL
   SELECT DISTINCT a.case_id, 'language_concern' FROM assessments a
   WHERE {KNOWN_A.format("a")} AND a.recorded_at > :ws AND a.recorded_at <= :we
@@ -223,10 +235,7 @@ flags AS (
     AND {blames("v.notes")}
 )
 SELECT DISTINCT f.case_id, f.code FROM flags f JOIN scope s ON s.id = f.case_id
-WHERE COALESCE((SELECT st.status FROM case_status_changes st
-                WHERE st.case_id = f.case_id AND st.recorded_at <= :at
-                  AND st.occurred_at <= :at
-                ORDER BY st.occurred_at DESC, st.recorded_at DESC LIMIT 1), 'open') = 'open'
+WHERE {OPEN_AT_T}
 """
 
 
@@ -345,22 +354,15 @@ flags AS (
     AND d.recorded_at > :ws AND d.recorded_at <= :we AND d.recorded_at <= :at
     AND d.case_id IN (SELECT id FROM scope)
   UNION ALL
-  SELECT DISTINCT e.case_id, 'currently_missing' FROM missing_episodes e
-  WHERE {KNOWN_E.format("e")} AND NOT {ENDED}
+{CURRENTLY_MISSING}
   UNION ALL
-  SELECT e.case_id, 'repeat_missing' FROM missing_episodes e
-  WHERE {KNOWN_E.format("e")} AND e.started_at >= :missing_from
-  GROUP BY e.case_id HAVING COUNT(*) >= 3
+{REPEAT_MISSING}
   UNION ALL
   SELECT case_id, 'assessment_overdue' FROM cur WHERE review_due < :at
   UNION ALL
-  SELECT v.case_id, 'placement_instability' FROM case_events v
-  WHERE {KNOWN_V.format("v")} AND v.type = 'placement_move' AND v.occurred_at >= :placement_from
-  GROUP BY v.case_id HAVING COUNT(*) >= 3
+{PLACEMENT}
   UNION ALL
-  SELECT DISTINCT t.case_id, 'actions_overdue' FROM actions t
-  WHERE t.created_at <= :at AND t.due_date < :today
-    AND (t.status = 'open' OR t.status_changed_at > :at)
+{ACTIONS_OVERDUE}
   UNION ALL
   SELECT case_id, 'stalled' FROM runs WHERE started <= :stalled_from
   UNION ALL
@@ -379,10 +381,7 @@ qualifying AS (
 SELECT DISTINCT f.case_id, f.code FROM flags f
 JOIN qualifying q ON q.case_id = f.case_id JOIN scope s ON s.id = f.case_id
 WHERE f.code <> 'mace_action_overdue'
-  AND COALESCE((SELECT st.status FROM case_status_changes st
-                WHERE st.case_id = f.case_id AND st.recorded_at <= :at
-                  AND st.occurred_at <= :at
-                ORDER BY st.occurred_at DESC, st.recorded_at DESC LIMIT 1), 'open') = 'open'
+  AND {OPEN_AT_T}
 """
 
 
