@@ -256,7 +256,6 @@ class _Evaluation:
         self.at = at
         self.window = window
         self.open_only = open_only
-        self.dialect = session.bind.dialect.name
         self.found: Found = defaultdict(dict)
 
     def keep(self, case_id: uuid.UUID, flag: Flag | None) -> None:
