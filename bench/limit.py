@@ -290,24 +290,34 @@ def limit_params(at: dt.datetime, window: Window) -> dict[str, Any]:
         "referral_due": at - REFERRAL_PERIOD,
         "placement_from": at - PLACEMENT_PERIOD,
         "education_from": at - EDUCATION_PERIOD,
+        "stalled_from": at - STALLED_HIGH_PERIOD,
     }
 
 
 async def dram_limit(
     session: AsyncSession, at: dt.datetime, window: Window, needs: dict[str, str]
 ) -> set[tuple[uuid.UUID, str]]:
+    """The DRAM agenda's cases with their flag codes."""
     params = limit_params(at, window)
     days = sum(1 for name in params if name.endswith("_from") and "no_assessment" in name)
-    stmt = text(limit_sql(needs, days)).bindparams(
-        *(
-            bindparam(name, type_=UTCDateTime())
-            for name, value in params.items()
-            if isinstance(value, dt.datetime)
-        ),
-        bindparam("today", type_=Date()),
-        bindparam("true", type_=Boolean()),
-    )
-    rows = await session.execute(stmt, params)
+    return await _pairs(session, limit_sql(needs, days), params)
+
+
+async def _pairs(
+    session: AsyncSession, sql: str, params: dict[str, Any]
+) -> set[tuple[uuid.UUID, str]]:
+    """Run a limit query with the parameters it names, typed as the app binds them."""
+    used = {name: v for name, v in params.items() if re.search(rf":{name}\b", sql)}
+    typed = [
+        bindparam(name, type_=UTCDateTime())
+        for name, v in used.items()
+        if isinstance(v, dt.datetime)
+    ]
+    if "today" in used:
+        typed.append(bindparam("today", type_=Date()))
+    if "true" in used:
+        typed.append(bindparam("true", type_=Boolean()))
+    rows = await session.execute(text(sql).bindparams(*typed), used)
     return {(_as_uuid(r[0]), r[1]) for r in rows}
 
 
@@ -389,23 +399,4 @@ async def mace_limit(
     session: AsyncSession, at: dt.datetime, window: Window
 ) -> set[tuple[uuid.UUID, str]]:
     """The MACE agenda's cases with their reason codes (criteria and MACE flags)."""
-    params = {
-        "at": at,
-        "ws": window.start,
-        "we": window.end,
-        "true": True,
-        "today": london_date(at),
-        "missing_from": at - REPEAT_MISSING_PERIOD,
-        "placement_from": at - PLACEMENT_PERIOD,
-        "stalled_from": at - STALLED_HIGH_PERIOD,
-    }
-    stmt = text(MACE_SQL).bindparams(
-        *(
-            bindparam(n, type_=UTCDateTime())
-            for n, v in params.items()
-            if isinstance(v, dt.datetime)
-        ),
-        bindparam("today", type_=Date()),
-        bindparam("true", type_=Boolean()),
-    )
-    return {(_as_uuid(r[0]), r[1]) for r in await session.execute(stmt, params)}
+    return await _pairs(session, MACE_SQL, limit_params(at, window))

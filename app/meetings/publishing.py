@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -313,6 +313,20 @@ async def close_meeting(
     return meeting_read(meeting)
 
 
+def _meetings(
+    kind: MeetingKind | None, start: dt.date | None, end: dt.date | None
+) -> Select[tuple[Meeting]]:
+    """Meetings of a kind (any, if None) between two local dates, both inclusive."""
+    stmt = select(Meeting)
+    if kind:
+        stmt = stmt.where(Meeting.kind == kind.value)
+    if start:
+        stmt = stmt.where(Meeting.local_date >= start)
+    if end:
+        stmt = stmt.where(Meeting.local_date <= end)
+    return stmt
+
+
 async def list_meetings(
     session: AsyncSession,
     principal: Principal,
@@ -323,14 +337,7 @@ async def list_meetings(
     limit: int,
 ) -> list[Meeting]:
     principal.require("meeting.read")
-    stmt = select(Meeting)
-    if kind:
-        stmt = stmt.where(Meeting.kind == kind.value)
-    if start:
-        stmt = stmt.where(Meeting.local_date >= start)
-    if end:
-        stmt = stmt.where(Meeting.local_date <= end)
-    stmt = stmt.order_by(Meeting.starts_at, Meeting.kind).limit(limit)
+    stmt = _meetings(kind, start, end).order_by(Meeting.starts_at, Meeting.kind).limit(limit)
     return list((await session.scalars(stmt)).all())
 
 
@@ -347,13 +354,7 @@ async def meeting_page(
     """Materialised meetings in time order, `from` and `to` inclusive local dates."""
     principal.require("meeting.read")
     limit = max(1, min(limit, MAX_PAGE))
-    stmt = select(Meeting)
-    if kind:
-        stmt = stmt.where(Meeting.kind == kind.value)
-    if start:
-        stmt = stmt.where(Meeting.local_date >= start)
-    if end:
-        stmt = stmt.where(Meeting.local_date <= end)
+    stmt = _meetings(kind, start, end)
     if cursor:
         starts, last_id = decode_cursor(cursor)
         stmt = stmt.where(
